@@ -60,11 +60,14 @@ void auth_cache_free(struct auth_cache *c);
  * modifies the cache (store, fetch completion, free). */
 const char *auth_cache_lookup(struct auth_cache *c, const char *realm, const char *service, const char *scope,
                               int64_t now_ms);
-/* Stores a token for the NULL-terminated scopes (may be NULL or empty) until expires_at_ms.
+/* Stores a token, received at now_ms, for the NULL-terminated scopes (may be NULL or empty) until
+ * expires_at_ms; lookups stop returning it a little earlier (10 s, or a quarter of its lifetime
+ * when that is shorter). At most 1024 entries: expired ones, then the oldest, make room.
  * auth_fetch_token does this itself; exposed for tests and for callers with tokens from elsewhere.
- * Returns 0, -ENOMEM or -EINVAL (a token with characters not allowed in a header). */
+ * Returns 0, -ENOMEM, -E2BIG (over 256 scopes) or -EINVAL (a token with characters not allowed
+ * in a header). */
 int auth_cache_store(struct auth_cache *c, const char *realm, const char *service, const char *const *scopes,
-                     const char *token, int64_t expires_at_ms);
+                     const char *token, int64_t now_ms, int64_t expires_at_ms);
 
 /* Parses a token endpoint's JSON {"token"|"access_token", "expires_in", "issued_at"} received at
  * now_ms. The expiry is expires_in (60 s when absent or not positive, at most a day) from issued_at
@@ -73,8 +76,12 @@ int auth_cache_store(struct auth_cache *c, const char *realm, const char *servic
 int auth_parse_token_response(const char *body, size_t len, int64_t now_ms, char **ret_token,
                               int64_t *ret_expires_at_ms);
 
-/* Checks that a token realm may be used: an absolute http(s) URL, and not http when the registry
- * is https. Returns 0, or -EPERM with *ret_error (may be NULL) set to a message naming the realm. */
+/* Decodes standard or URL-safe base64, padding optional. The result is NUL-terminated (it may hold
+ * NULs too). Returns 0, -ENOMEM or -EBADMSG. */
+int auth_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len);
+
+/* Checks that a token realm may be used: an absolute http(s) URL with a host and no userinfo, no
+ * spaces or control characters, and not http when the registry is https. Returns 0, or -EPERM with *ret_error (may be NULL) set to a message naming the realm. */
 int auth_check_realm(const char *realm, bool registry_is_https, char **ret_error);
 
 /* token is valid only during the callback (auth_cache_lookup finds it afterwards). On success
@@ -83,9 +90,10 @@ typedef void (*auth_token_fn)(int error, const char *token, const char *error_me
 
 /* Requests one token for SEVERAL scopes in one request (repeated scope= parameters, as Docker Hub
  * accepts): GET realm?service=S&scope=A&scope=B… with Basic credentials when given. scopes is
- * NULL-terminated; NULL means the challenge's own scope (if any). With an identity token the
- * request is docker's OAuth2 form (POST grant_type=refresh_token) when the HTTP client can POST;
- * otherwise the identity token is refused with -EOPNOTSUPP in the callback message.
+ * NULL-terminated, each may hold several space-separated scopes (at most 256 in all); NULL means
+ * the challenge's own scope (if any). An identity token needs docker's OAuth2 exchange (POST
+ * grant_type=refresh_token), which the HTTP client cannot send yet: an identity token without a
+ * password is refused with -EOPNOTSUPP.
  *
  * The token is stored in the cache for every requested scope, except that when it is a JWT with
  * an "access" claim only the scopes it actually grants are stored: after the callback,
@@ -101,7 +109,8 @@ typedef void (*auth_token_fn)(int error, const char *token, const char *error_me
  *
  * Returns 0 when cb will run (exactly once, from the loop, never from inside this call), or
  * without calling cb: -EINVAL (no realm, bad arguments), -EPERM (realm refused: see
- * auth_check_realm for the message), -ENOMEM. */
+ * auth_check_realm for the message, with the realm that carries no userinfo either), -EOPNOTSUPP
+ * (identity token), -E2BIG (too many scopes), -ENOMEM, or http_submit's errors. */
 int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_challenge *challenge,
                      bool registry_is_https, const char *const *scopes, const struct auth_credentials *creds,
                      auth_token_fn cb, void *userdata);
