@@ -14,11 +14,16 @@ struct http_options {
         long connect_timeout_ms;    /* 0 = 10000 */
         long low_speed_time_s;      /* abort when below low_speed_limit for this long; 0 = 30 */
         long low_speed_limit;       /* bytes per second; 0 = 1 */
-        long total_timeout_ms;      /* whole transfer; 0 = 120000 */
-        unsigned max_retries;       /* for 408, 429, 5xx and transport errors; 0 = 4 */
-        unsigned retry_base_ms;     /* first backoff, doubled each attempt, with jitter; 0 = 500 */
-        unsigned retry_max_ms;      /* cap for one backoff and for Retry-After; 0 = 60000 */
+        long total_timeout_ms;      /* one attempt, time waiting for a free connection included;
+                                       0 = 120000 */
+        unsigned max_retries;       /* for 408, 429, 5xx except 501 and 505, and transport errors
+                                       (timeouts, refused or reset connections); 0 = 4 */
+        unsigned retry_base_ms;     /* first backoff, doubled each attempt, full jitter; 0 = 500 */
+        unsigned retry_max_ms;      /* cap for one backoff; a Retry-After above it is not waited
+                                       for: the response is returned as it is; 0 = 60000 */
         const char *user_agent;     /* NULL = "extupdated/VERSION" */
+        const char *ca_file;        /* PEM bundle trusted instead of the system's (test registries,
+                                       private CAs); NULL = the system's */
 };
 
 struct http_request {
@@ -40,7 +45,10 @@ struct http_response {
         const char *body;        /* NUL-terminated for convenience; may hold NULs */
         size_t body_len;
         unsigned attempts;       /* 1 + retries */
-        unsigned requests;       /* HTTP requests this call sent, retries and redirects included */
+        unsigned requests;       /* HTTP requests this call sent, retries and redirects included
+                                    (an attempt whose connection failed sent none) */
+        const char *const *headers; /* the final response's header lines as "Name: value",
+                                       NULL-terminated; NULL when there was no response */
 };
 
 /* Header of the final response by name, case-insensitive; last occurrence; NULL if absent. */
@@ -58,7 +66,8 @@ int http_client_new(uv_loop_t *loop, const struct http_options *opts, struct htt
 void http_client_free(struct http_client *c);
 
 /* Queues a request; cb runs exactly once, from the loop, never from inside http_submit.
- * The request's strings are copied. Returns 0 or -ENOMEM/-EINVAL. */
+ * The request's strings are copied. Returns 0 or -ENOMEM/-EINVAL, or -ECANCELED when called
+ * from a callback that http_client_free runs. */
 int http_submit(struct http_client *c, const struct http_request *req, http_done_fn cb, void *userdata);
 
 /* HTTP requests sent since the client was created, retries and redirects included. */
