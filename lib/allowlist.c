@@ -221,9 +221,10 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
                 return LINE_OK;
 
         _cleanup_free_ char *text = strndup(p, n);
-        _cleanup_free_ char *q = quote(p, n);
-        if (!text || !q)
+        if (!text)
                 return -ENOMEM;
+        /* Quoted only for a message: most lines need none. */
+        _cleanup_free_ char *q = NULL;
 
         _cleanup_(reference_done) struct reference ref = {};
         const char *error = NULL;
@@ -231,6 +232,9 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
+                q = quote(p, n);
+                if (!q)
+                        return -ENOMEM;
                 const char *detail = util_startswith(error, REFERENCE_FORMAT_PREFIX);
                 if (!detail)
                         detail = error;
@@ -243,6 +247,11 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
         if (!repository)
                 return -ENOMEM;
 
+        if (ref.digest || has_upper(ref.domain)) {
+                q = quote(p, n);
+                if (!q)
+                        return -ENOMEM;
+        }
         if (ref.digest)
                 return add_problem(l, source,
                                    "%s:%u: digest reference \"%s\" is not allowed, pin a version with a tag "
@@ -263,6 +272,9 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
                         return -ENOMEM;
                 if (streq_ptr(first->pinned, ref.tag))
                         return add_problem(l, source, "%s:%u: duplicate of %s", source, line, where);
+                q = quote(p, n);
+                if (!q)
+                        return -ENOMEM;
                 return add_problem(l, source, "%s:%u: \"%s\" conflicts with %s (%s%s%s), keeping %s", source, line,
                                    q, where, first->repository, first->pinned ? ":" : ", unpinned",
                                    first->pinned ?: "", where);

@@ -206,6 +206,30 @@ static bool match_reference(const char *s, size_t n, struct span *ret) {
         return true;
 }
 
+/* go-digest's own, stricter digest pattern, which decides between "unsupported" and "invalid"
+ * for an algorithm it does not know: [a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+ */
+static bool match_go_digest(const char *s, size_t n) {
+        size_t i = 0;
+        for (;;) {
+                size_t start = i;
+                while (i < n && is_lower_alnum(s[i]))
+                        i++;
+                if (i == start)
+                        return false;
+                if (i < n && (s[i] == '.' || s[i] == '+' || s[i] == '_' || s[i] == '-')) {
+                        i++;
+                        continue;
+                }
+                break;
+        }
+        if (i >= n || s[i] != ':' || i + 1 == n)
+                return false;
+        for (i++; i < n; i++)
+                if (!is_alnum(s[i]) && s[i] != '=' && s[i] != '_' && s[i] != '-')
+                        return false;
+        return true;
+}
+
 static int validate_digest(const char *s, size_t n, const char **ret_error) {
         static const struct {
                 const char *name;
@@ -235,7 +259,7 @@ static int validate_digest(const char *s, size_t n, const char **ret_error) {
                         }
                 return 0;
         }
-        *ret_error = match_digest(s, n) ? ERROR_DIGEST_UNSUPPORTED : ERROR_DIGEST_FORMAT;
+        *ret_error = match_go_digest(s, n) ? ERROR_DIGEST_UNSUPPORTED : ERROR_DIGEST_FORMAT;
         return -EINVAL;
 }
 
