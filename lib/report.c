@@ -1,0 +1,160 @@
+/* The extension record and scan summary as CONTRACT §4 JSON, and as a human-readable table. */
+#include "report.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "util.h"
+
+static cJSON *string_or_null(const char *s) {
+        return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static bool add(cJSON *o, const char *key, cJSON *value) {
+        return value && cJSON_AddItemToObject(o, key, value);
+}
+
+cJSON *report_record_json(const struct store_record *r) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+                return NULL;
+        /* Like the other fields describing latest_compatible, null when there is none. */
+        cJSON *platforms = r->platforms ? cJSON_CreateArray() : cJSON_CreateNull();
+        for (char **p = r->platforms; platforms && p && *p; p++)
+                if (!cJSON_AddItemToArray(platforms, cJSON_CreateString(*p))) {
+                        cJSON_Delete(platforms);
+                        platforms = NULL;
+                }
+        bool ok = add(o, "repository", string_or_null(r->repository)) && add(o, "title", string_or_null(r->title)) &&
+                  add(o, "vendor", string_or_null(r->vendor)) &&
+                  add(o, "description", string_or_null(r->description)) &&
+                  add(o, "pinned", string_or_null(r->pinned)) && add(o, "installed", string_or_null(r->installed)) &&
+                  add(o, "latest", string_or_null(r->latest)) &&
+                  add(o, "latest_compatible", string_or_null(r->latest_compatible)) &&
+                  add(o, "api_constraint", string_or_null(r->api_constraint)) &&
+                  add(o, "latest_api_constraint", string_or_null(r->latest_api_constraint)) &&
+                  add(o, "digest", string_or_null(r->digest)) && add(o, "platforms", platforms) &&
+                  add(o, "update_available", cJSON_CreateBool(r->update_available)) &&
+                  add(o, "status", string_or_null(r->status)) && add(o, "error", string_or_null(r->error)) &&
+                  add(o, "checked_at", string_or_null(r->checked_at));
+        if (!ok) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+static cJSON *time_or_null(time_t t) {
+        char buf[21];
+        if (t <= 0)
+                return cJSON_CreateNull();
+        util_format_time(t, buf);
+        return cJSON_CreateString(buf);
+}
+
+cJSON *report_summary_json(const struct scan_summary *s) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+                return NULL;
+        bool ok = add(o, "id", cJSON_CreateNumber((double) s->id)) &&
+                  add(o, "started_at", time_or_null(s->started_at)) &&
+                  add(o, "finished_at", time_or_null(s->finished_at)) &&
+                  add(o, "repositories", cJSON_CreateNumber(s->repositories)) &&
+                  add(o, "updates", cJSON_CreateNumber(s->updates)) &&
+                  add(o, "errors", cJSON_CreateNumber(s->errors)) &&
+                  add(o, "requests", cJSON_CreateNumber(s->requests));
+        if (!ok) {
+                cJSON_Delete(o);
+                return NULL;
+        }
+        return o;
+}
+
+cJSON *report_once_json(const struct scan_summary *s, const struct store_record *records, size_t n) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *list = cJSON_CreateArray();
+        if (!o || !list || !add(o, "scan", report_summary_json(s))) {
+                cJSON_Delete(o);
+                cJSON_Delete(list);
+                return NULL;
+        }
+        if (!cJSON_AddItemToObject(o, "extensions", list)) {
+                cJSON_Delete(o);
+                cJSON_Delete(list);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (!cJSON_AddItemToArray(list, report_record_json(&records[i]))) {
+                        cJSON_Delete(o);
+                        return NULL;
+                }
+        return o;
+}
+
+static const char *cell(const char *s) {
+        return s ? s : "-";
+}
+
+static int column_width(const char *title, const struct store_record *records, size_t n,
+                        const char *(*get)(const struct store_record *)) {
+        size_t w = strlen(title);
+        for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(cell(get(&records[i])));
+                if (l > w)
+                        w = l;
+        }
+        return (int) (w > 60 ? 60 : w);
+}
+
+static const char *get_repository(const struct store_record *r) {
+        return r->repository;
+}
+static const char *get_installed(const struct store_record *r) {
+        return r->installed;
+}
+static const char *get_latest(const struct store_record *r) {
+        return r->latest;
+}
+static const char *get_compatible(const struct store_record *r) {
+        return r->latest_compatible;
+}
+static const char *get_status(const struct store_record *r) {
+        return r->status ? r->status : "not scanned";
+}
+
+int report_print_table(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n) {
+        int wr = column_width("REPOSITORY", records, n, get_repository);
+        int wi = column_width("INSTALLED", records, n, get_installed);
+        int wl = column_width("LATEST", records, n, get_latest);
+        int wc = column_width("COMPATIBLE", records, n, get_compatible);
+        int ws = column_width("STATUS", records, n, get_status);
+
+        fprintf(f, "%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", wr, "REPOSITORY", wi, "INSTALLED", wl, "LATEST", wc,
+                "COMPATIBLE", ws, "STATUS", "UPDATE");
+        for (size_t i = 0; i < n; i++) {
+                const struct store_record *r = &records[i];
+                fprintf(f, "%-*.*s  %-*.*s  %-*.*s  %-*.*s  %-*s  %s\n", wr, wr, cell(r->repository), wi, wi,
+                        cell(r->installed), wl, wl, cell(r->latest), wc, wc, cell(r->latest_compatible), ws,
+                        get_status(r), r->update_available ? "yes" : "");
+        }
+        bool first = true;
+        for (size_t i = 0; i < n; i++) {
+                const struct store_record *r = &records[i];
+                bool is_error = r->status && streq(r->status, "error");
+                if (!is_error && !(r->status && streq(r->status, "incompatible")) &&
+                    !(r->status && streq(r->status, "invalid")))
+                        continue;
+                if (first)
+                        fputc('\n', f);
+                first = false;
+                if (is_error)
+                        fprintf(f, "error: %s\n", cell(r->error));
+                else if (r->latest_api_constraint && r->status && streq(r->status, "incompatible"))
+                        fprintf(f, "%s: %s needs Extension API \"%s\"\n", r->repository, cell(r->latest),
+                                r->latest_api_constraint);
+        }
+        fprintf(f, "\n%u repositor%s, %u update%s available, %u error%s, %u request%s\n", s->repositories,
+                s->repositories == 1 ? "y" : "ies", s->updates, s->updates == 1 ? "" : "s", s->errors,
+                s->errors == 1 ? "" : "s", s->requests, s->requests == 1 ? "" : "s");
+        return ferror(f) ? -EIO : 0;
+}

@@ -1,0 +1,20 @@
+/* The extension record and scan summary as CONTRACT §4 JSON, and as a human-readable table. */
+#pragma once
+
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "scan.h"
+#include "store.h"
+
+/* CONTRACT §4 record, keys in the documented order. NULL on allocation failure. */
+cJSON *report_record_json(const struct store_record *r);
+/* SCAN_SUMMARY: {"id", "started_at", "finished_at", "repositories", "updates", "errors", "requests"}. */
+cJSON *report_summary_json(const struct scan_summary *s);
+/* The `--once --json` document: {"scan": SUMMARY, "extensions": [RECORD, …]}. */
+cJSON *report_once_json(const struct scan_summary *s, const struct store_record *records, size_t n);
+
+/* A table of the records (repository, installed, latest, compatible, status, and a mark for
+ * updates), then one line per error, then the summary line. Returns 0 or -errno of the write. */
+int report_print_table(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n);

@@ -1,0 +1,61 @@
+/* One scan of every allow-listed repository on the loop: tags, candidate inspection, verdicts into the store. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "allowlist.h"
+#include "registry.h"
+#include "store.h"
+
+struct scan;
+
+struct scan_settings {
+        const char *api_version;  /* this Desktop's Extension API version (valid SemVer) */
+        const char *platform;     /* normalized "os/arch[/variant]" an update must provide */
+        bool include_prerelease;
+        unsigned max_parallel;    /* repositories in flight at once; 0 = 64 */
+};
+
+struct scan_summary {
+        int64_t id;
+        time_t started_at;
+        time_t finished_at;       /* 0 while running */
+        unsigned repositories;
+        unsigned updates;
+        unsigned errors;
+        unsigned requests;        /* HTTP requests this scan sent, retries and redirects included */
+};
+
+enum scan_event_type {
+        SCAN_EVENT_STARTED,
+        SCAN_EVENT_REPOSITORY,    /* one repository's result is stored */
+        SCAN_EVENT_FINISHED,
+};
+
+struct scan_event {
+        enum scan_event_type type;
+        const struct scan_summary *summary;  /* every event */
+        const struct store_record *before;   /* REPOSITORY: the stored record before this scan */
+        const struct store_record *after;    /* REPOSITORY: the stored record now */
+};
+
+typedef void (*scan_event_fn)(const struct scan_event *event, void *userdata);
+
+/* Syncs the allow-list into the store and starts scanning every entry on the loop; events arrive
+ * through cb (STARTED from inside this call, the others from the loop; FINISHED exactly once,
+ * last). The registry client, store and allow-list must outlive the scan; the client's request
+ * counter measures the scan, so give each scan a client of its own or accept a shared count.
+ * Returns 0, -EINVAL (bad settings), -ENOMEM, or a store error. */
+int scan_start(uv_loop_t *loop, struct store *store, struct registry_client *rc, const struct allowlist *al,
+               const struct scan_settings *settings, scan_event_fn cb, void *userdata, struct scan **ret);
+
+/* The summary so far (final after FINISHED). */
+const struct scan_summary *scan_get_summary(const struct scan *s);
+bool scan_is_finished(const struct scan *s);
+
+/* Releases a finished scan. To stop one early, free its registry client first (its pending
+ * callbacks then run with -ECANCELED and the scan finishes without storing them). Accepts NULL. */
+void scan_free(struct scan *s);
