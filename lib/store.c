@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "semver.h"
 #include "util.h"
 
 /* Each step is applied in its own transaction together with its user_version bump, so a
@@ -976,6 +977,24 @@ int store_put_error(struct store *s, const char *repository, const char *message
         return tx_end(s, r < 0 ? r : 0);
 }
 
+/* CONTRACT §4: an update is available when latest_compatible has higher precedence than the
+ * installed version. Either one not being a version (tags may carry a leading 'v') means no. */
+static int version_newer(const char *candidate, const char *installed) {
+        struct semver a, b;
+        int r = semver_parse(candidate, SEMVER_PARSE_NODE, &a);
+        if (r < 0)
+                return r == -ENOMEM ? r : 0;
+        r = semver_parse(installed, SEMVER_PARSE_NODE, &b);
+        if (r < 0) {
+                semver_done(&a);
+                return r == -ENOMEM ? r : 0;
+        }
+        r = semver_compare(&a, &b) > 0;
+        semver_done(&a);
+        semver_done(&b);
+        return r;
+}
+
 static int record_from_row(sqlite3_stmt *st, struct store_record *ret) {
         _cleanup_(store_record_done) struct store_record rec = {};
         struct {
@@ -1006,6 +1025,12 @@ static int record_from_row(sqlite3_stmt *st, struct store_record *ret) {
         int r = platforms_from_json((const char *) sqlite3_column_text(st, COL_PLATFORMS), &rec.platforms);
         if (r < 0)
                 return r;
+        if (rec.installed && rec.latest_compatible) {
+                r = version_newer(rec.latest_compatible, rec.installed);
+                if (r < 0)
+                        return r;
+                rec.update_available = r > 0;
+        }
         *ret = rec;
         rec = (struct store_record){};
         return 0;

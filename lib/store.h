@@ -43,8 +43,8 @@ struct store_record {
         char *latest_api_constraint;
         char *digest;
         char **platforms; /* NULL-terminated, or NULL */
-        bool update_available; /* left false by the store: needs SemVer precedence, which the
-                                  caller applies to installed and latest_compatible */
+        bool update_available; /* installed and latest_compatible are versions (a leading 'v'
+                                  allowed) and latest_compatible has higher precedence */
         char *status;     /* "ok", "incompatible", "invalid", "no_versions", "error";
                              NULL for a listed repository that was never scanned */
         char *error;

@@ -633,6 +633,48 @@ static void test_installed(void) {
         store_free(s);
 }
 
+static void test_update_available(void) {
+        _cleanup_free_ char *dir = new_dir("updates");
+        struct store *s = open_ok(dir);
+        REQUIRE_OK(store_set_repositories(s, repos3, 1, T0));
+        const char *name = repos3[0].name;
+        static const struct {
+                const char *latest_compatible, *installed;
+                bool expect;
+        } cases[] = {
+                { "0.2.8", "0.2.7", true },     { "0.2.7", "0.2.7", false },
+                { "0.2.7", "0.2.8", false },    { "v1.10.0", "1.9.0", true },
+                { "1.0.0", "1.0.0-rc.1", true }, { "1.0.0-rc.1", "1.0.0", false },
+                { "1.0.0-rc.2", "v1.0.0-rc.1", true }, { "1.0.0+build.2", "1.0.0+build.1", false },
+                { "latest", "0.1.0", false },   { "1.0.0", "not a version", false },
+                { NULL, "0.1.0", false },       { "1.0.0", NULL, false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct store_record put = { .repository = (char *) name,
+                                            .latest_compatible = (char *) cases[i].latest_compatible,
+                                            .status = "ok" };
+                REQUIRE_OK(store_put_result(s, &put, T0, 0, NULL, 0, NULL, 0, 0));
+                if (cases[i].installed)
+                        REQUIRE_OK(store_installed_set(s, name, cases[i].installed, T0));
+                else
+                        REQUIRE_OK(store_installed_remove(s, name));
+                struct store_record rec = {};
+                REQUIRE_OK(store_get_record(s, name, &rec));
+                if (rec.update_available != cases[i].expect)
+                        fprintf(stderr, "case %zu: %s over %s\n", i, cases[i].latest_compatible,
+                                cases[i].installed);
+                CHECK_INT(rec.update_available, cases[i].expect);
+                store_record_done(&rec);
+
+                struct store_record *recs = NULL;
+                size_t n = 0;
+                REQUIRE_OK(store_list_records(s, STORE_ORDER_NAME, &recs, &n));
+                CHECK(n == 1 && recs[0].update_available == cases[i].expect);
+                store_record_array_free(recs, n);
+        }
+        store_free(s);
+}
+
 static void test_notifications(void) {
         _cleanup_free_ char *dir = new_dir("notify");
         struct store *s = open_ok(dir);
@@ -1096,6 +1138,7 @@ int main(void) {
         test_tags_verdicts();
         test_repositories();
         test_installed();
+        test_update_available();
         test_notifications();
         test_blobs();
         test_scans();
