@@ -187,9 +187,9 @@ int once_run(const struct once_options *o) {
                 .platform = s.config.platform,
                 .include_prerelease = s.config.include_prerelease,
         };
-        fprintf(stderr, "Extension API %s (%s), platform %s, %zu repositor%s\n", api_version,
-                api_version_source_describe(api_source), s.config.platform, s.allowlist.n,
-                s.allowlist.n == 1 ? "y" : "ies");
+        /* The human report opens with it; JSON keeps stdout to CONTRACT §4, so it goes to stderr. */
+        fprintf(o->json ? stderr : stdout, "Extension API %s (%s), platform %s\n\n", api_version,
+                api_version_source_describe(api_source), s.config.platform);
         r = scan_start(&loop, store, rc, &s.allowlist, &ss, on_scan_event, &loop, &scan);
         if (r < 0) {
                 fprintf(stderr, "error: cannot start the scan: %s\n",
