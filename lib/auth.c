@@ -586,7 +586,9 @@ const char *auth_cache_lookup(struct auth_cache *c, const char *realm, const cha
                         continue;
                 if (scope && !scopes_cover(e->scopes, scope))
                         continue;
-                if (!best || e->refresh_at_ms > best->refresh_at_ms)
+                /* The longest-lived; among equals the newest (the array is in insertion order
+                 * apart from evictions). */
+                if (!best || e->refresh_at_ms >= best->refresh_at_ms)
                         best = e;
         }
         return best ? best->token : NULL;
