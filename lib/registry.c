@@ -1,0 +1,1730 @@
+/* Registry client on the loop: tags, manifests, platforms and config blobs (never layers), with batched tokens. */
+#include "registry.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "config.h"
+#include "credentials.h"
+#include "http.h"
+#include "reference.h"
+#include "util.h"
+
+/* Longest registry error text repeated in a message. */
+#define DETAIL_MAX 300
+/* Error bodies larger than this are not worth parsing for a message. */
+#define ERROR_BODY_MAX (64u << 10)
+
+enum op_kind {
+        OP_TAGS,
+        OP_HEAD,
+        OP_MANIFEST,
+        OP_BLOB,
+};
+
+enum ping_state {
+        PING_NONE,
+        PING_RUNNING,
+        PING_DONE,
+        PING_FAILED,
+};
+
+enum creds_state {
+        CREDS_NONE,
+        CREDS_RUNNING,
+        CREDS_DONE,
+};
+
+struct op;
+
+struct host {
+        struct registry_client *rc;
+        char *domain;
+        char *base_url; /* "scheme://authority", no trailing slash */
+        bool https;
+        bool allow_http;
+        bool http_fallback_tried;
+        char *endpoint_error; /* set when the endpoint may not be used at all */
+
+        enum ping_state ping;
+        int ping_error;
+        char *ping_message;
+        struct auth_challenge *challenges;
+        size_t n_challenges;
+        const struct auth_challenge *challenge; /* NULL: the registry asked for no authentication */
+
+        enum creds_state creds_state;
+        struct auth_credentials creds;
+
+        char **declared; /* "repository:PATH:pull" of every repository announced for this host */
+        char **inflight; /* scopes a token fetch is under way for */
+        char **denied;   /* scopes the issuer answered without granting */
+
+        struct op *waiting, **waiting_tail; /* for the ping or the credentials */
+
+        struct registry_ratelimit rl;
+        bool rl_seen;
+        unsigned pulls_inflight;
+
+        struct host *next;
+};
+
+struct registry_client {
+        uv_loop_t *loop;
+        struct http_client *http;
+        struct auth_cache *auth;
+        struct credentials_store *creds;
+        char *creds_note;
+        const struct config *config;
+        unsigned reserve;
+        bool dead;
+        struct host *hosts;
+        uv_timer_t *defer_timer;
+        struct op *deferred, **deferred_tail;
+        struct registry_stats stats;
+};
+
+struct op {
+        struct registry_client *rc;
+        struct host *host;
+        enum op_kind kind;
+        bool head_as_get; /* a HEAD answered without digest, redone as GET */
+        char *path;
+        char *reference; /* tag or digest (manifests), digest (blobs) */
+        char *what;      /* message prefix: "REPO: tags", "REPO:TAG: manifest" */
+        char *scope;     /* "repository:PATH:pull" */
+        char *url;
+
+        /* Authentication state of the current request. */
+        bool token_attempted;
+        bool auth_retried;
+        char *sent_scope; /* the scope of the bearer token sent, NULL when none */
+        struct auth_challenge *challenges; /* from a 401 that asked for something else */
+        size_t n_challenges;
+        const struct auth_challenge *challenge;
+        bool counted_inflight;
+
+        /* Tag listing. */
+        char **tags;
+        size_t n_tags;
+        unsigned pages;
+        char **visited;
+        bool without_n;
+
+        union {
+                registry_tags_fn tags;
+                registry_head_fn head;
+                registry_manifest_fn manifest;
+                registry_config_fn config;
+        } cb;
+        void *userdata;
+        struct op *next;
+};
+
+struct batch {
+        struct host *host;
+        char **scopes;
+};
+
+static void op_authorize(struct op *op);
+static void host_start_ping(struct host *h);
+
+/* ---- Small helpers ------------------------------------------------------------------------ */
+
+/* Registry text made safe to repeat: printable ASCII, bounded. */
+static char *sanitize(const char *s, size_t max) {
+        size_t n = strnlen(s, max);
+        char *out = malloc(n + 4);
+        if (!out)
+                return NULL;
+        for (size_t i = 0; i < n; i++)
+                out[i] = ((unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7f) ? s[i] : ' ';
+        if (s[n]) {
+                memcpy(out + n, "...", 4);
+        } else
+                out[n] = 0;
+        return out;
+}
+
+static bool path_valid(const char *p) {
+        size_t n = strlen(p);
+        if (n == 0 || n > REFERENCE_PATH_MAX || p[0] == '/' || p[n - 1] == '/' || strstr(p, "//"))
+                return false;
+        for (const char *c = p; *c; c++)
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || strchr("._-/", *c)))
+                        return false;
+        /* Every component must start with a letter or digit, so no "." or ".." sneaks into a URL. */
+        for (const char *c = p; c; c = strchr(c, '/')) {
+                if (*c == '/')
+                        c++;
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+                        return false;
+        }
+        return true;
+}
+
+static bool manifest_reference_valid(const char *r) {
+        return manifest_digest_valid(r) || reference_is_valid_tag(r);
+}
+
+static char *repo_name(const char *domain, const char *path) {
+        struct reference ref = { .domain = (char *) domain, .path = (char *) path };
+        return reference_familiar_name(&ref);
+}
+
+/* Media type without parameters, lowercase, or NULL. */
+static char *media_type_of(const char *content_type) {
+        if (!content_type)
+                return NULL;
+        while (*content_type == ' ' || *content_type == '\t')
+                content_type++;
+        size_t n = strcspn(content_type, "; \t");
+        if (n == 0 || n > 255)
+                return NULL;
+        char *s = strndup(content_type, n);
+        for (char *c = s; c && *c; c++)
+                if (*c >= 'A' && *c <= 'Z')
+                        *c = (char) (*c - 'A' + 'a');
+        return s;
+}
+
+/* "CODE message" from a registry's {"errors":[{"code","message"}]}, else a short text body. */
+static char *error_detail(const struct http_response *resp) {
+        if (!resp->body || resp->body_len == 0 || resp->body_len > ERROR_BODY_MAX)
+                return NULL;
+        cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
+        char *out = NULL;
+        if (j) {
+                const cJSON *errors = cJSON_GetObjectItemCaseSensitive(j, "errors");
+                const cJSON *first = cJSON_IsArray(errors) ? cJSON_GetArrayItem(errors, 0) : NULL;
+                const cJSON *code = cJSON_GetObjectItemCaseSensitive(first, "code");
+                const cJSON *msg = cJSON_GetObjectItemCaseSensitive(first, "message");
+                const char *c = cJSON_IsString(code) ? code->valuestring : NULL;
+                const char *m = cJSON_IsString(msg) ? msg->valuestring : NULL;
+                if (c || m) {
+                        _cleanup_free_ char *joined =
+                                util_printf("%s%s%s", c ? c : "", c && m ? " " : "", m ? m : "");
+                        out = joined ? sanitize(joined, DETAIL_MAX) : NULL;
+                }
+                cJSON_Delete(j);
+                return out;
+        }
+        const char *ct = http_response_header(resp, "Content-Type");
+        if (ct && util_startswith_no_case(ct, "text/")) {
+                size_t n = strcspn(resp->body, "\r\n");
+                _cleanup_free_ char *line = strndup(resp->body, n);
+                if (line && *line)
+                        out = sanitize(line, 100);
+        }
+        return out;
+}
+
+/* Parses "N" or "N;w=SECONDS". */
+static bool parse_ratelimit(const char *v, long *ret_n, long *ret_w) {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || end == v || n < 0)
+                return false;
+        long w = -1;
+        const char *p = strstr(end, "w=");
+        if (p) {
+                char *wend;
+                long x = strtol(p + 2, &wend, 10);
+                if (wend != p + 2 && x >= 0)
+                        w = x;
+        }
+        *ret_n = n;
+        *ret_w = w;
+        return true;
+}
+
+static void host_note_response(struct host *h, const struct http_response *resp) {
+        if (resp->status <= 0)
+                return;
+        const char *lim = http_response_header(resp, "ratelimit-limit");
+        const char *rem = http_response_header(resp, "ratelimit-remaining");
+        long n, w;
+        if (lim && parse_ratelimit(lim, &n, &w)) {
+                h->rl.limit = n;
+                if (h->rl.window_s < 0)
+                        h->rl.window_s = w;
+                h->rl_seen = true;
+        }
+        if (rem && parse_ratelimit(rem, &n, &w)) {
+                h->rl.remaining = n;
+                if (w >= 0)
+                        h->rl.window_s = w;
+                h->rl_seen = true;
+        }
+        if (resp->status == 429) {
+                h->rl.exhausted = true;
+                h->rl_seen = true;
+        }
+}
+
+static int status_error(long status) {
+        switch (status) {
+        case 404:
+                return -ENOENT;
+        case 401:
+        case 403:
+                return -EACCES;
+        case 429:
+                return -EDQUOT;
+        default:
+                return -EPROTO;
+        }
+}
+
+/* ---- Operations: completion ---------------------------------------------------------------- */
+
+static void op_free(struct op *op) {
+        if (!op)
+                return;
+        free(op->path);
+        free(op->reference);
+        free(op->what);
+        free(op->scope);
+        free(op->url);
+        free(op->sent_scope);
+        auth_challenges_free(op->challenges, op->n_challenges);
+        util_strv_free(op->tags);
+        util_strv_free(op->visited);
+        free(op);
+}
+
+static void op_release_pull(struct op *op) {
+        if (op->counted_inflight) {
+                op->counted_inflight = false;
+                op->host->pulls_inflight--;
+        }
+}
+
+/* Finishes op with an error: the message is "WHAT: TEXT". */
+_printf_(3, 4) static void op_fail(struct op *op, int error, const char *fmt, ...) {
+        _cleanup_free_ char *text = NULL, *message = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        message = util_printf("%s: %s", op->what, text ? text : strerror(-error));
+        const char *m = message ? message : "out of memory";
+        op_release_pull(op);
+        switch (op->kind) {
+        case OP_TAGS:
+                op->cb.tags(error, m, NULL, op->userdata);
+                break;
+        case OP_HEAD:
+                op->cb.head(error, m, NULL, op->userdata);
+                break;
+        case OP_MANIFEST:
+                op->cb.manifest(error, m, NULL, op->userdata);
+                break;
+        case OP_BLOB:
+                op->cb.config(error, m, NULL, op->userdata);
+                break;
+        }
+        op_free(op);
+}
+
+static void op_fail_canceled(struct op *op) {
+        op_fail(op, -ECANCELED, "canceled");
+}
+
+/* ---- Hosts --------------------------------------------------------------------------------- */
+
+static void host_free(struct host *h) {
+        free(h->domain);
+        free(h->base_url);
+        free(h->endpoint_error);
+        free(h->ping_message);
+        auth_challenges_free(h->challenges, h->n_challenges);
+        auth_credentials_done(&h->creds);
+        util_strv_free(h->declared);
+        util_strv_free(h->inflight);
+        util_strv_free(h->denied);
+        free(h);
+}
+
+static struct host *host_find(struct registry_client *rc, const char *domain) {
+        for (struct host *h = rc->hosts; h; h = h->next)
+                if (strcasecmp(h->domain, domain) == 0)
+                        return h;
+        return NULL;
+}
+
+static int host_get(struct registry_client *rc, const char *domain, struct host **ret) {
+        struct host *h = host_find(rc, domain);
+        if (h) {
+                *ret = h;
+                return 0;
+        }
+        _cleanup_free_ char *url = NULL;
+        bool allow_http = false;
+        int r = config_registry_endpoint(rc->config, domain, &url, &allow_http);
+        if (r < 0)
+                return r;
+        h = calloc(1, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        h->rc = rc;
+        h->waiting_tail = &h->waiting;
+        h->rl = (struct registry_ratelimit) { .limit = -1, .remaining = -1, .window_s = -1 };
+        h->domain = strdup(domain);
+        size_t n = strlen(url);
+        while (n > 0 && url[n - 1] == '/')
+                url[--n] = 0;
+        h->base_url = TAKE_PTR(url);
+        if (!h->domain) {
+                host_free(h);
+                return -ENOMEM;
+        }
+        h->allow_http = allow_http;
+        h->https = util_startswith_no_case(h->base_url, "https://");
+        if (!h->https && !allow_http) {
+                h->endpoint_error = util_printf(
+                        "plain HTTP endpoint %s refused: set \"insecure\": true for \"%s\" in the "
+                        "configuration's \"registries\"",
+                        h->base_url, domain);
+                if (!h->endpoint_error) {
+                        host_free(h);
+                        return -ENOMEM;
+                }
+        }
+        h->next = rc->hosts;
+        rc->hosts = h;
+        *ret = h;
+        return 0;
+}
+
+static void host_wait(struct host *h, struct op *op) {
+        op->next = NULL;
+        *h->waiting_tail = op;
+        h->waiting_tail = &op->next;
+}
+
+static struct op *host_take_waiting(struct host *h) {
+        struct op *l = h->waiting;
+        h->waiting = NULL;
+        h->waiting_tail = &h->waiting;
+        return l;
+}
+
+/* Runs (or, when the client is going away, cancels) every operation that waited. */
+static void host_resume(struct host *h) {
+        for (struct op *op = host_take_waiting(h), *next; op; op = next) {
+                next = op->next;
+                op->next = NULL;
+                if (h->rc->dead)
+                        op_fail_canceled(op);
+                else
+                        op_authorize(op);
+        }
+}
+
+static void on_ping(const struct http_response *resp, void *userdata) {
+        struct host *h = userdata;
+        struct registry_client *rc = h->rc;
+        rc->stats.pings += resp->requests;
+
+        if (rc->dead || resp->error == -ECANCELED) {
+                h->ping = PING_NONE;
+                for (struct op *op = host_take_waiting(h), *next; op; op = next) {
+                        next = op->next;
+                        op_fail_canceled(op);
+                }
+                return;
+        }
+        /* Docker's way with loopback and insecure registries: HTTPS first, then plain HTTP. */
+        if (resp->error && resp->status == 0 && h->https && h->allow_http && !h->http_fallback_tried) {
+                char *u = util_printf("http://%s", h->base_url + strlen("https://"));
+                if (u) {
+                        free(h->base_url);
+                        h->base_url = u;
+                        h->https = false;
+                        h->http_fallback_tried = true;
+                        h->ping = PING_NONE;
+                        host_start_ping(h);
+                        return;
+                }
+        }
+        if (resp->error) {
+                h->ping = PING_FAILED;
+                h->ping_error = resp->error;
+                h->ping_message = util_printf("registry %s/v2/ unreachable: %s", h->base_url,
+                                              resp->error_message ? resp->error_message
+                                                                  : strerror(-resp->error));
+                for (struct op *op = host_take_waiting(h), *next; op; op = next) {
+                        next = op->next;
+                        op_fail(op, h->ping_error, "%s", h->ping_message ? h->ping_message : "registry unreachable");
+                }
+                return;
+        }
+        host_note_response(h, resp);
+        if (resp->status == 401) {
+                _cleanup_free_ const char **values = http_response_headers(resp, "WWW-Authenticate");
+                if (values && auth_parse_challenges(values, &h->challenges, &h->n_challenges) >= 0)
+                        h->challenge = auth_pick_challenge(h->challenges, h->n_challenges);
+        }
+        h->ping = PING_DONE;
+        host_resume(h);
+}
+
+static void host_start_ping(struct host *h) {
+        struct registry_client *rc = h->rc;
+        _cleanup_free_ char *url = util_printf("%s/v2/", h->base_url);
+        int r = url ? 0 : -ENOMEM;
+        if (r >= 0) {
+                struct http_request req = {
+                        .method = "GET",
+                        .url = url,
+                        .max_body = ERROR_BODY_MAX,
+                        /* A fallback to HTTP waits behind no retries of a TLS handshake that cannot work. */
+                        .no_retry = h->https && h->allow_http && !h->http_fallback_tried,
+                };
+                r = http_submit(rc->http, &req, on_ping, h);
+        }
+        if (r < 0) {
+                h->ping = PING_NONE;
+                for (struct op *op = host_take_waiting(h), *next; op; op = next) {
+                        next = op->next;
+                        op_fail(op, r, "cannot reach registry %s: %s", h->base_url, strerror(-r));
+                }
+                return;
+        }
+        h->ping = PING_RUNNING;
+}
+
+static void set_note(struct registry_client *rc, const char *note) {
+        char *n = strdup(note);
+        if (n) {
+                free(rc->creds_note);
+                rc->creds_note = n;
+        }
+}
+
+static void on_credentials(int error, const struct auth_credentials *creds, const char *error_message,
+                           void *userdata) {
+        struct host *h = userdata;
+        if (error == 0 && creds && auth_credentials_copy(creds, &h->creds) < 0)
+                error = -ENOMEM;
+        if (error_message)
+                set_note(h->rc, error_message);
+        /* Failing credentials leave us anonymous: public repositories still work, and an access
+         * error later is what the user sees, with the note beside it. */
+        h->creds_state = CREDS_DONE;
+        host_resume(h);
+}
+
+/* ---- Tokens -------------------------------------------------------------------------------- */
+
+static void batch_free(struct batch *b) {
+        util_strv_free(b->scopes);
+        free(b);
+}
+
+static void strv_remove(char **l, const char *s) {
+        if (!l)
+                return;
+        for (size_t i = 0; l[i]; i++)
+                if (streq(l[i], s)) {
+                        free(l[i]);
+                        size_t j = i;
+                        for (; l[j + 1]; j++)
+                                l[j] = l[j + 1];
+                        l[j] = NULL;
+                        return;
+                }
+}
+
+static void on_batch_token(int error, const char *token, const char *error_message, void *userdata) {
+        struct batch *b = userdata;
+        struct host *h = b->host;
+        int64_t now = util_now_ms();
+        for (char **s = b->scopes; *s; s++) {
+                strv_remove(h->inflight, *s);
+                /* A token that does not grant a scope it was asked for is the issuer's "no". */
+                if (error == 0 && !h->rc->dead &&
+                    !auth_cache_lookup(h->rc->auth, h->challenge->realm, h->challenge->service, *s, now) &&
+                    !util_strv_contains(h->denied, *s))
+                        (void) util_strv_push(&h->denied, *s);
+        }
+        batch_free(b);
+}
+
+/* Starts one token request for scope and every other declared scope of the host not yet covered. */
+static int start_batch(struct host *h, const char *scope) {
+        struct registry_client *rc = h->rc;
+        const struct auth_challenge *ch = h->challenge;
+        int64_t now = util_now_ms();
+        struct batch *b = calloc(1, sizeof *b);
+        if (!b)
+                return -ENOMEM;
+        b->host = h;
+        if (util_strv_push(&b->scopes, scope) < 0) {
+                batch_free(b);
+                return -ENOMEM;
+        }
+        size_t n = 1, bytes = strlen(scope);
+        for (char **s = h->declared; s && *s && n < REGISTRY_TOKEN_MAX_SCOPES; s++) {
+                size_t l = strlen(*s);
+                if (streq(*s, scope) || bytes + l > REGISTRY_TOKEN_MAX_SCOPE_BYTES ||
+                    util_strv_contains(h->inflight, *s) || util_strv_contains(h->denied, *s) ||
+                    auth_cache_lookup(rc->auth, ch->realm, ch->service, *s, now))
+                        continue;
+                if (util_strv_push(&b->scopes, *s) < 0) {
+                        batch_free(b);
+                        return -ENOMEM;
+                }
+                n++;
+                bytes += l;
+        }
+        int r = auth_fetch_token(rc->auth, rc->http, ch, h->https, (const char *const *) b->scopes, &h->creds,
+                                 on_batch_token, b);
+        if (r < 0) {
+                batch_free(b);
+                return r;
+        }
+        for (char **s = b->scopes; *s; s++)
+                if (util_strv_push(&h->inflight, *s) < 0)
+                        break;
+        return 0;
+}
+
+static void on_op_token(int error, const char *token, const char *error_message, void *userdata) {
+        struct op *op = userdata;
+        if (op->rc->dead || error == -ECANCELED) {
+                op_fail_canceled(op);
+                return;
+        }
+        if (error < 0) {
+                op_fail(op, error, "%s", error_message ? error_message : strerror(-error));
+                return;
+        }
+        op_authorize(op);
+}
+
+/* ---- Sending ------------------------------------------------------------------------------- */
+
+static void on_response(const struct http_response *resp, void *userdata);
+
+static void op_send(struct op *op, const char *authorization, const char *bearer_scope) {
+        struct registry_client *rc = op->rc;
+        struct host *h = op->host;
+        bool counted = op->kind == OP_MANIFEST || op->head_as_get;
+
+        if (counted && !op->counted_inflight) {
+                if (h->rl.exhausted) {
+                        op_fail(op, -EDQUOT, "pull rate limit reached (HTTP 429 earlier); no further pulls");
+                        return;
+                }
+                if (h->rl.remaining >= 0 && (unsigned long) h->rl.remaining <= rc->reserve + h->pulls_inflight) {
+                        if (streq(h->domain, REFERENCE_DEFAULT_DOMAIN))
+                                op_fail(op, -EDQUOT, "Docker Hub pull rate limit nearly exhausted: %ld left",
+                                        h->rl.remaining);
+                        else
+                                op_fail(op, -EDQUOT, "%s pull rate limit nearly exhausted: %ld left", h->domain,
+                                        h->rl.remaining);
+                        return;
+                }
+                op->counted_inflight = true;
+                h->pulls_inflight++;
+        }
+
+        free(op->sent_scope);
+        op->sent_scope = bearer_scope ? strdup(bearer_scope) : NULL;
+        if (bearer_scope && !op->sent_scope) {
+                op_fail(op, -ENOMEM, "out of memory");
+                return;
+        }
+        const char *headers[3] = {};
+        size_t n = 0;
+        if (op->kind == OP_HEAD || op->kind == OP_MANIFEST)
+                headers[n++] = MANIFEST_ACCEPT_HEADER;
+        if (authorization)
+                headers[n++] = authorization;
+
+        struct http_request req = {
+                .method = op->kind == OP_HEAD && !op->head_as_get ? "HEAD" : "GET",
+                .url = op->url,
+                .headers = headers,
+                .max_body = op->kind == OP_TAGS ? REGISTRY_MAX_TAGS_PAGE_BYTES : MANIFEST_MAX_SIZE,
+                .follow_redirects = op->kind != OP_TAGS,
+        };
+        int r = http_submit(rc->http, &req, on_response, op);
+        if (r < 0)
+                op_fail(op, r, "request to %s not sent: %s", op->url, strerror(-r));
+}
+
+/* The first URL is made once the ping settled the endpoint (it may have fallen back to HTTP). */
+static int op_build_url(struct op *op) {
+        const char *base = op->host->base_url;
+        switch (op->kind) {
+        case OP_TAGS:
+                op->url = util_printf("%s/v2/%s/tags/list?n=%u", base, op->path, REGISTRY_TAGS_PAGE_SIZE);
+                return op->url && util_strv_push(&op->visited, op->url) >= 0 ? 0 : -ENOMEM;
+        case OP_HEAD:
+        case OP_MANIFEST:
+                op->url = util_printf("%s/v2/%s/manifests/%s", base, op->path, op->reference);
+                break;
+        case OP_BLOB:
+                op->url = util_printf("%s/v2/%s/blobs/%s", base, op->path, op->reference);
+                break;
+        }
+        return op->url ? 0 : -ENOMEM;
+}
+
+static void op_authorize(struct op *op) {
+        struct registry_client *rc = op->rc;
+        struct host *h = op->host;
+        if (rc->dead) {
+                op_fail_canceled(op);
+                return;
+        }
+        if (!op->url && op_build_url(op) < 0) {
+                op_fail(op, -ENOMEM, "out of memory");
+                return;
+        }
+        const struct auth_challenge *ch = op->challenge ? op->challenge : h->challenge;
+        if (!ch || (ch->scheme != AUTH_SCHEME_BEARER && ch->scheme != AUTH_SCHEME_BASIC)) {
+                op_send(op, NULL, NULL);
+                return;
+        }
+        if (rc->creds && h->creds_state != CREDS_DONE) {
+                host_wait(h, op);
+                if (h->creds_state == CREDS_NONE) {
+                        h->creds_state = CREDS_RUNNING;
+                        int r = credentials_lookup(rc->creds, rc->loop, h->domain, on_credentials, h);
+                        if (r < 0) {
+                                h->creds_state = CREDS_DONE;
+                                host_resume(h);
+                        }
+                }
+                return;
+        }
+
+        if (ch->scheme == AUTH_SCHEME_BASIC) {
+                _cleanup_free_ char *basic = auth_basic_header(&h->creds);
+                _cleanup_free_ char *header = basic ? util_printf("Authorization: %s", basic) : NULL;
+                if (basic)
+                        explicit_bzero(basic, strlen(basic));
+                op_send(op, header, NULL);
+                if (header)
+                        explicit_bzero(header, strlen(header));
+                return;
+        }
+
+        /* A 401 naming another scope is answered with a token for exactly that scope. */
+        const char *scope = op->challenge && op->challenge->scope ? op->challenge->scope : op->scope;
+        const char *token = auth_cache_lookup(rc->auth, ch->realm, ch->service, scope, util_now_ms());
+        if (token) {
+                _cleanup_free_ char *header = util_printf("Authorization: Bearer %s", token);
+                if (!header) {
+                        op_fail(op, -ENOMEM, "out of memory");
+                        return;
+                }
+                op_send(op, header, scope);
+                explicit_bzero(header, strlen(header));
+                return;
+        }
+        if (op->token_attempted || (!op->challenge && util_strv_contains(h->denied, scope))) {
+                op_fail(op, -EACCES,
+                        "pull access denied by the token issuer (the repository does not exist, or it is "
+                        "private and needs credentials: docker login %s)%s%s",
+                        h->domain, rc->creds_note ? "; credentials: " : "", rc->creds_note ? rc->creds_note : "");
+                return;
+        }
+        int r = 0;
+        if (!op->challenge && !util_strv_contains(h->inflight, scope))
+                r = start_batch(h, scope);
+        if (r >= 0) {
+                const char *one[] = { scope, NULL };
+                r = auth_fetch_token(rc->auth, rc->http, ch, h->https, one, &h->creds, on_op_token, op);
+        }
+        if (r == -EOPNOTSUPP) {
+                /* Docker's identity-token exchange is an OAuth2 POST we do not speak: go anonymous. */
+                _cleanup_free_ char *note = util_printf(
+                        "%s: identity-token credentials from docker's config are not supported; using anonymous access",
+                        h->domain);
+                if (note)
+                        set_note(rc, note);
+                auth_credentials_done(&h->creds);
+                op_authorize(op);
+                return;
+        }
+        if (r < 0) {
+                _cleanup_free_ char *why = NULL;
+                if (r == -EPERM)
+                        (void) auth_check_realm(ch->realm, h->https, &why);
+                op_fail(op, r, "token: %s", why ? why : strerror(-r));
+                return;
+        }
+        op->token_attempted = true;
+}
+
+/* ---- Responses ----------------------------------------------------------------------------- */
+
+static void op_fail_status(struct op *op, const struct http_response *resp) {
+        _cleanup_free_ char *detail = error_detail(resp);
+        const char *retry = resp->status == 429 ? http_response_header(resp, "Retry-After") : NULL;
+        _cleanup_free_ char *retry_s = retry ? sanitize(retry, 40) : NULL;
+        op_fail(op, status_error(resp->status), "HTTP %ld%s%s%s%s%s", resp->status, detail ? " " : "",
+                detail ? detail : "", resp->status == 429 ? " (pull rate limit)" : "",
+                retry_s ? "; Retry-After: " : "", retry_s ? retry_s : "");
+}
+
+/* A 401 that names what it wants gets one more try with a token for that. */
+static bool op_retry_auth(struct op *op, const struct http_response *resp) {
+        if (op->auth_retried)
+                return false;
+        _cleanup_free_ const char **values = http_response_headers(resp, "WWW-Authenticate");
+        struct auth_challenge *c = NULL;
+        size_t n = 0;
+        if (!values || auth_parse_challenges(values, &c, &n) < 0)
+                return false;
+        const struct auth_challenge *ch = auth_pick_challenge(c, n);
+        bool retry = false;
+        if (ch && ch->scheme == AUTH_SCHEME_BEARER && ch->realm)
+                retry = !op->sent_scope || (ch->scope && !streq(ch->scope, op->sent_scope));
+        else if (ch && ch->scheme == AUTH_SCHEME_BASIC)
+                retry = !op->host->challenge && op->rc->creds;
+        if (!retry) {
+                auth_challenges_free(c, n);
+                return false;
+        }
+        auth_challenges_free(op->challenges, op->n_challenges);
+        op->challenges = c;
+        op->n_challenges = n;
+        op->challenge = ch;
+        op->auth_retried = true;
+        op->token_attempted = false;
+        op_authorize(op);
+        return true;
+}
+
+static void tags_done(struct op *op) {
+        struct registry_tags result = {
+                .tags = TAKE_PTR(op->tags),
+                .n_tags = op->n_tags,
+                .pages = op->pages,
+        };
+        if (!result.tags && !(result.tags = calloc(1, sizeof(char *)))) {
+                op_fail(op, -ENOMEM, "out of memory");
+                return;
+        }
+        op->cb.tags(0, NULL, &result, op->userdata);
+        util_strv_free(result.tags);
+        op_free(op);
+}
+
+static void on_tags_page(struct op *op, const struct http_response *resp) {
+        if (resp->status == 400 && op->pages == 0 && !op->without_n) {
+                /* A registry that refuses our page size gets its own default instead. */
+                char *u = util_printf("%s/v2/%s/tags/list", op->host->base_url, op->path);
+                if (!u) {
+                        op_fail(op, -ENOMEM, "out of memory");
+                        return;
+                }
+                free(op->url);
+                op->url = u;
+                op->without_n = true;
+                op->auth_retried = false;
+                op_authorize(op);
+                return;
+        }
+        if (resp->status != 200) {
+                op_fail_status(op, resp);
+                return;
+        }
+        op->pages++;
+        cJSON *j = cJSON_ParseWithLength(resp->body, resp->body_len);
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(j, "tags");
+        if (!cJSON_IsObject(j) || !(cJSON_IsArray(list) || cJSON_IsNull(list) || !list)) {
+                cJSON_Delete(j);
+                op_fail(op, -EBADMSG, "page %u is not a JSON object with a \"tags\" array", op->pages);
+                return;
+        }
+        const cJSON *t;
+        int r = 0;
+        cJSON_ArrayForEach(t, list) {
+                if (!cJSON_IsString(t) || !reference_is_valid_tag(t->valuestring))
+                        continue;
+                if (op->n_tags >= REGISTRY_MAX_TAGS) {
+                        r = -E2BIG;
+                        break;
+                }
+                if (util_strv_push(&op->tags, t->valuestring) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                op->n_tags++;
+        }
+        cJSON_Delete(j);
+        if (r == -E2BIG) {
+                op_fail(op, r, "more than %u tags", REGISTRY_MAX_TAGS);
+                return;
+        }
+        if (r < 0) {
+                op_fail(op, r, "out of memory");
+                return;
+        }
+
+        _cleanup_free_ const char **links = http_response_headers(resp, "Link");
+        _cleanup_free_ char *next = NULL;
+        r = registry_parse_link_next(links, &next);
+        if (r < 0) {
+                op_fail(op, r == -ENOMEM ? r : -EBADMSG, "page %u: malformed Link header", op->pages);
+                return;
+        }
+        if (!next) {
+                tags_done(op);
+                return;
+        }
+        _cleanup_free_ char *url = NULL, *why = NULL;
+        r = registry_resolve_link(resp->url ? resp->url : op->url, next, &url, &why);
+        if (r < 0) {
+                op_fail(op, r, "page %u: next-page link refused: %s", op->pages, why ? why : strerror(-r));
+                return;
+        }
+        if (util_strv_contains(op->visited, url)) {
+                op_fail(op, -ELOOP, "page %u links back to an earlier page (%s)", op->pages, url);
+                return;
+        }
+        if (op->pages >= REGISTRY_MAX_TAG_PAGES) {
+                op_fail(op, -E2BIG, "more than %u pages of tags", REGISTRY_MAX_TAG_PAGES);
+                return;
+        }
+        if (util_strv_push(&op->visited, url) < 0) {
+                op_fail(op, -ENOMEM, "out of memory");
+                return;
+        }
+        free(op->url);
+        op->url = TAKE_PTR(url);
+        op->auth_retried = false;
+        op_authorize(op);
+}
+
+/* Checks a body against the digest it must have; returns 0 or fails op. */
+static int op_verify(struct op *op, const struct http_response *resp, const char *expected, const char *what,
+                     char digest[static 72]) {
+        util_sha256_digest(resp->body, resp->body_len, digest);
+        if (expected && !streq(digest, expected)) {
+                _cleanup_free_ char *e = sanitize(expected, 80);
+                op_fail(op, -EBADMSG, "%s digest mismatch: expected %s, content is %s", what, e ? e : "?", digest);
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+static void on_manifest_body(struct op *op, const struct http_response *resp) {
+        const char *header = http_response_header(resp, "Docker-Content-Digest");
+        const char *expected = manifest_digest_valid(op->reference) ? op->reference
+                               : manifest_digest_valid(header)       ? header
+                                                                     : NULL;
+        char digest[72];
+        if (op_verify(op, resp, expected, "manifest", digest) < 0)
+                return;
+        const char *content_type = http_response_header(resp, "Content-Type");
+        if (op->kind == OP_HEAD) {
+                struct registry_manifest_info info = {
+                        .digest = strdup(digest),
+                        .media_type = media_type_of(content_type),
+                        .size = (int64_t) resp->body_len,
+                        .counted = true,
+                };
+                if (!info.digest) {
+                        free(info.media_type);
+                        op_fail(op, -ENOMEM, "out of memory");
+                        return;
+                }
+                op->cb.head(0, NULL, &info, op->userdata);
+                free(info.digest);
+                free(info.media_type);
+                op_free(op);
+                return;
+        }
+        _cleanup_free_ char *err = NULL;
+        struct registry_manifest result = {};
+        int r = manifest_parse(resp->body, resp->body_len, content_type, &result.manifest, &err);
+        if (r < 0) {
+                op_fail(op, r, "%s", err ? err : strerror(-r));
+                return;
+        }
+        result.digest = strdup(digest);
+        result.body = malloc(resp->body_len + 1);
+        if (!result.digest || !result.body) {
+                manifest_free(result.manifest);
+                free(result.digest);
+                free(result.body);
+                op_fail(op, -ENOMEM, "out of memory");
+                return;
+        }
+        memcpy(result.body, resp->body, resp->body_len);
+        result.body[resp->body_len] = 0;
+        result.body_len = resp->body_len;
+        op->cb.manifest(0, NULL, &result, op->userdata);
+        manifest_free(result.manifest);
+        free(result.digest);
+        free(result.body);
+        op_free(op);
+}
+
+static void on_head(struct op *op, const struct http_response *resp) {
+        const char *digest = http_response_header(resp, "Docker-Content-Digest");
+        if (!manifest_digest_valid(digest)) {
+                /* Some registries send no digest on HEAD: ask for the body and hash it. */
+                op->head_as_get = true;
+                op->auth_retried = false;
+                op_authorize(op);
+                return;
+        }
+        if (manifest_digest_valid(op->reference) && !streq(digest, op->reference)) {
+                op_fail(op, -EBADMSG, "registry answered with digest %s", digest);
+                return;
+        }
+        const char *length = http_response_header(resp, "Content-Length");
+        char *end = NULL;
+        long long size = length ? strtoll(length, &end, 10) : -1;
+        struct registry_manifest_info info = {
+                .digest = strdup(digest),
+                .media_type = media_type_of(http_response_header(resp, "Content-Type")),
+                .size = length && end && !*end && size >= 0 ? size : -1,
+        };
+        if (!info.digest) {
+                free(info.media_type);
+                op_fail(op, -ENOMEM, "out of memory");
+                return;
+        }
+        op->cb.head(0, NULL, &info, op->userdata);
+        free(info.digest);
+        free(info.media_type);
+        op_free(op);
+}
+
+static void on_blob(struct op *op, const struct http_response *resp) {
+        char digest[72];
+        if (op_verify(op, resp, op->reference, "blob", digest) < 0)
+                return;
+        _cleanup_free_ char *err = NULL;
+        struct registry_config result = {};
+        int r = manifest_image_config_parse(resp->body, resp->body_len, &result.config, &err);
+        if (r < 0) {
+                op_fail(op, r, "%s", err ? err : strerror(-r));
+                return;
+        }
+        result.digest = strdup(digest);
+        if (!result.digest) {
+                manifest_image_config_free(result.config);
+                op_fail(op, -ENOMEM, "out of memory");
+                return;
+        }
+        op->cb.config(0, NULL, &result, op->userdata);
+        manifest_image_config_free(result.config);
+        free(result.digest);
+        op_free(op);
+}
+
+static void on_response(const struct http_response *resp, void *userdata) {
+        struct op *op = userdata;
+        struct registry_client *rc = op->rc;
+        switch (op->kind) {
+        case OP_TAGS:
+                rc->stats.tag_pages += resp->requests;
+                break;
+        case OP_HEAD:
+                if (op->head_as_get)
+                        rc->stats.manifest_gets += resp->requests;
+                else
+                        rc->stats.manifest_heads += resp->requests;
+                break;
+        case OP_MANIFEST:
+                rc->stats.manifest_gets += resp->requests;
+                break;
+        case OP_BLOB:
+                rc->stats.blob_gets += resp->requests;
+                break;
+        }
+        op_release_pull(op);
+        if (rc->dead || resp->error == -ECANCELED) {
+                op_fail_canceled(op);
+                return;
+        }
+        host_note_response(op->host, resp);
+        if (resp->error) {
+                if (resp->error == -EFBIG)
+                        op_fail(op, -EFBIG, "response from %s larger than the limit", op->url);
+                else if (resp->status > 0)
+                        op_fail(op, resp->error, "%s: %s after HTTP %ld", op->url,
+                                resp->error_message ? resp->error_message : strerror(-resp->error), resp->status);
+                else
+                        op_fail(op, resp->error, "%s: %s", op->url,
+                                resp->error_message ? resp->error_message : strerror(-resp->error));
+                return;
+        }
+        if (resp->status == 401 && op_retry_auth(op, resp))
+                return;
+        if (op->kind == OP_TAGS) {
+                on_tags_page(op, resp);
+                return;
+        }
+        if (resp->status != 200) {
+                op_fail_status(op, resp);
+                return;
+        }
+        switch (op->kind) {
+        case OP_HEAD:
+                if (op->head_as_get)
+                        on_manifest_body(op, resp);
+                else
+                        on_head(op, resp);
+                break;
+        case OP_MANIFEST:
+                on_manifest_body(op, resp);
+                break;
+        case OP_BLOB:
+                on_blob(op, resp);
+                break;
+        case OP_TAGS:
+                break;
+        }
+}
+
+/* ---- Starting operations ------------------------------------------------------------------- */
+
+static void op_start(struct op *op) {
+        struct host *h = op->host;
+        if (op->rc->dead) {
+                op_fail_canceled(op);
+                return;
+        }
+        if (h->endpoint_error) {
+                op_fail(op, -EPERM, "%s", h->endpoint_error);
+                return;
+        }
+        switch (h->ping) {
+        case PING_FAILED:
+                op_fail(op, h->ping_error, "%s", h->ping_message ? h->ping_message : "registry unreachable");
+                return;
+        case PING_DONE:
+                op_authorize(op);
+                return;
+        case PING_NONE:
+                host_wait(h, op);
+                host_start_ping(h);
+                return;
+        case PING_RUNNING:
+                host_wait(h, op);
+                return;
+        }
+}
+
+static void on_defer(uv_timer_t *t) {
+        struct registry_client *rc = t->data;
+        struct op *l = rc->deferred;
+        rc->deferred = NULL;
+        rc->deferred_tail = &rc->deferred;
+        for (struct op *next; l; l = next) {
+                next = l->next;
+                l->next = NULL;
+                op_start(l);
+        }
+}
+
+static int declare(struct host *h, const char *scope) {
+        if (util_strv_contains(h->declared, scope))
+                return 0;
+        return util_strv_push(&h->declared, scope);
+}
+
+static int op_new(struct registry_client *rc, enum op_kind kind, const char *domain, const char *path,
+                  const char *reference, void *userdata, struct op **ret) {
+        if (!rc || !domain || !path || !path_valid(path))
+                return -EINVAL;
+        if (rc->dead)
+                return -ECANCELED;
+        struct host *h;
+        int r = host_get(rc, domain, &h);
+        if (r < 0)
+                return r;
+        struct op *op = calloc(1, sizeof *op);
+        if (!op)
+                return -ENOMEM;
+        op->rc = rc;
+        op->host = h;
+        op->kind = kind;
+        op->userdata = userdata;
+        op->path = strdup(path);
+        op->reference = reference ? strdup(reference) : NULL;
+        op->scope = util_printf("repository:%s:pull", path);
+        _cleanup_free_ char *name = repo_name(domain, path);
+        switch (kind) {
+        case OP_TAGS:
+                op->what = name ? util_printf("%s: tags", name) : NULL;
+                break;
+        case OP_HEAD:
+        case OP_MANIFEST:
+                op->what = name ? util_printf("%s%c%s: manifest", name, manifest_digest_valid(reference) ? '@' : ':',
+                                              reference)
+                                : NULL;
+                break;
+        case OP_BLOB:
+                op->what = name ? util_printf("%s: config blob %s", name, reference) : NULL;
+                break;
+        }
+        if (!op->path || (reference && !op->reference) || !op->scope || !op->what || declare(h, op->scope) < 0) {
+                op_free(op);
+                return -ENOMEM;
+        }
+        *ret = op;
+        return 0;
+}
+
+static int op_submit(struct op *op) {
+        struct registry_client *rc = op->rc;
+        if (!uv_is_active((uv_handle_t *) rc->defer_timer)) {
+                int r = uv_timer_start(rc->defer_timer, on_defer, 0, 0);
+                if (r < 0) {
+                        op_free(op);
+                        return -ENOMEM;
+                }
+        }
+        op->next = NULL;
+        *rc->deferred_tail = op;
+        rc->deferred_tail = &op->next;
+        return 0;
+}
+
+int registry_list_tags(struct registry_client *rc, const char *domain, const char *path, registry_tags_fn cb,
+                       void *userdata) {
+        if (!cb)
+                return -EINVAL;
+        struct op *op;
+        int r = op_new(rc, OP_TAGS, domain, path, NULL, userdata, &op);
+        if (r < 0)
+                return r;
+        op->cb.tags = cb;
+        return op_submit(op);
+}
+
+int registry_head_manifest(struct registry_client *rc, const char *domain, const char *path,
+                           const char *reference, registry_head_fn cb, void *userdata) {
+        if (!cb || !reference || !manifest_reference_valid(reference))
+                return -EINVAL;
+        struct op *op;
+        int r = op_new(rc, OP_HEAD, domain, path, reference, userdata, &op);
+        if (r < 0)
+                return r;
+        op->cb.head = cb;
+        return op_submit(op);
+}
+
+int registry_get_manifest(struct registry_client *rc, const char *domain, const char *path,
+                          const char *reference, registry_manifest_fn cb, void *userdata) {
+        if (!cb || !reference || !manifest_reference_valid(reference))
+                return -EINVAL;
+        struct op *op;
+        int r = op_new(rc, OP_MANIFEST, domain, path, reference, userdata, &op);
+        if (r < 0)
+                return r;
+        op->cb.manifest = cb;
+        return op_submit(op);
+}
+
+int registry_get_config(struct registry_client *rc, const char *domain, const char *path, const char *digest,
+                        registry_config_fn cb, void *userdata) {
+        if (!cb || !manifest_digest_valid(digest))
+                return -EINVAL;
+        struct op *op;
+        int r = op_new(rc, OP_BLOB, domain, path, digest, userdata, &op);
+        if (r < 0)
+                return r;
+        op->cb.config = cb;
+        return op_submit(op);
+}
+
+int registry_client_add_scope(struct registry_client *rc, const char *domain, const char *path) {
+        if (!rc || !domain || !path || !path_valid(path))
+                return -EINVAL;
+        if (rc->dead)
+                return -ECANCELED;
+        struct host *h;
+        int r = host_get(rc, domain, &h);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *scope = util_printf("repository:%s:pull", path);
+        if (!scope)
+                return -ENOMEM;
+        return declare(h, scope);
+}
+
+/* ---- Inspect: manifest → platform → image manifest → config --------------------------------- */
+
+struct inspect {
+        struct registry_client *rc;
+        char *domain, *path;
+        struct manifest_platform want;
+        struct registry_image image;
+        bool single;
+        registry_image_fn cb;
+        void *userdata;
+};
+
+static void inspect_free(struct inspect *in) {
+        free(in->domain);
+        free(in->path);
+        manifest_platform_done(&in->want);
+        free(in->image.digest);
+        util_strv_free(in->image.platforms);
+        free(in->image.manifest_digest);
+        free(in->image.config_digest);
+        manifest_image_config_free(in->image.config);
+        free(in);
+}
+
+static void inspect_finish(struct inspect *in, int error, const char *message) {
+        if (error == 0 && !in->image.platforms && !(in->image.platforms = calloc(1, sizeof(char *)))) {
+                error = -ENOMEM;
+                message = "out of memory";
+        }
+        in->cb(error, error ? message : NULL, error ? NULL : &in->image, in->userdata);
+        inspect_free(in);
+}
+
+static void inspect_fail_submit(struct inspect *in, int r, const char *what) {
+        _cleanup_free_ char *name = repo_name(in->domain, in->path);
+        _cleanup_free_ char *m = util_printf("%s: %s: %s", name ? name : in->path, what, strerror(-r));
+        inspect_finish(in, r, m ? m : "out of memory");
+}
+
+static void on_inspect_config(int error, const char *error_message, struct registry_config *result,
+                              void *userdata) {
+        struct inspect *in = userdata;
+        if (error < 0) {
+                inspect_finish(in, error, error_message);
+                return;
+        }
+        in->image.config = TAKE_PTR(result->config);
+        if (in->single) {
+                const struct manifest_platform *p = &in->image.config->platform;
+                if (*p->os && *p->architecture) {
+                        char *s = manifest_platform_normalized(p);
+                        if (!s || util_strv_consume(&in->image.platforms, s) < 0) {
+                                inspect_finish(in, -ENOMEM, "out of memory");
+                                return;
+                        }
+                }
+                in->image.provides_platform = manifest_platform_match(&in->want, p) > 0;
+        }
+        inspect_finish(in, 0, NULL);
+}
+
+static void inspect_config(struct inspect *in, const struct manifest *image) {
+        in->image.config_digest = strdup(image->config.digest);
+        if (!in->image.config_digest) {
+                inspect_finish(in, -ENOMEM, "out of memory");
+                return;
+        }
+        int r = registry_get_config(in->rc, in->domain, in->path, in->image.config_digest, on_inspect_config, in);
+        if (r < 0)
+                inspect_fail_submit(in, r, "config blob");
+}
+
+static void on_inspect_child(int error, const char *error_message, struct registry_manifest *result,
+                             void *userdata) {
+        struct inspect *in = userdata;
+        if (error < 0) {
+                inspect_finish(in, error, error_message);
+                return;
+        }
+        if (manifest_is_index(result->manifest)) {
+                _cleanup_free_ char *name = repo_name(in->domain, in->path);
+                _cleanup_free_ char *m = util_printf("%s@%s: manifest: an index inside an index is not supported",
+                                                     name ? name : in->path, result->digest);
+                inspect_finish(in, -EPROTONOSUPPORT, m ? m : "nested index");
+                return;
+        }
+        inspect_config(in, result->manifest);
+}
+
+static void on_inspect_manifest(int error, const char *error_message, struct registry_manifest *result,
+                                void *userdata) {
+        struct inspect *in = userdata;
+        if (error < 0) {
+                inspect_finish(in, error, error_message);
+                return;
+        }
+        const struct manifest *m = result->manifest;
+        in->image.digest = TAKE_PTR(result->digest);
+        in->image.kind = m->kind;
+        if (!manifest_is_index(m)) {
+                in->single = true;
+                in->image.manifest_digest = strdup(in->image.digest);
+                if (!in->image.manifest_digest) {
+                        inspect_finish(in, -ENOMEM, "out of memory");
+                        return;
+                }
+                inspect_config(in, m);
+                return;
+        }
+        int r = manifest_platforms(m, &in->image.platforms);
+        if (r < 0) {
+                inspect_finish(in, r, "out of memory");
+                return;
+        }
+        const struct manifest_descriptor *d = manifest_select(m, &in->want);
+        if (!d) {
+                inspect_finish(in, 0, NULL);
+                return;
+        }
+        enum manifest_kind k;
+        if (d->media_type && manifest_kind_from_media_type(d->media_type, &k) >= 0 && manifest_kind_is_index(k)) {
+                _cleanup_free_ char *name = repo_name(in->domain, in->path);
+                _cleanup_free_ char *msg = util_printf("%s@%s: manifest: an index inside an index is not supported",
+                                                       name ? name : in->path, in->image.digest);
+                inspect_finish(in, -EPROTONOSUPPORT, msg ? msg : "nested index");
+                return;
+        }
+        in->image.provides_platform = true;
+        in->image.manifest_digest = strdup(d->digest);
+        if (!in->image.manifest_digest) {
+                inspect_finish(in, -ENOMEM, "out of memory");
+                return;
+        }
+        r = registry_get_manifest(in->rc, in->domain, in->path, in->image.manifest_digest, on_inspect_child, in);
+        if (r < 0)
+                inspect_fail_submit(in, r, "manifest");
+}
+
+int registry_inspect(struct registry_client *rc, const char *domain, const char *path, const char *reference,
+                     const struct manifest_platform *want, registry_image_fn cb, void *userdata) {
+        if (!rc || !domain || !path || !reference || !want || !want->os || !want->architecture || !cb)
+                return -EINVAL;
+        struct inspect *in = calloc(1, sizeof *in);
+        if (!in)
+                return -ENOMEM;
+        in->rc = rc;
+        in->cb = cb;
+        in->userdata = userdata;
+        in->domain = strdup(domain);
+        in->path = strdup(path);
+        in->want.os = strdup(want->os);
+        in->want.architecture = strdup(want->architecture);
+        in->want.variant = want->variant ? strdup(want->variant) : NULL;
+        if (!in->domain || !in->path || !in->want.os || !in->want.architecture || (want->variant && !in->want.variant)) {
+                inspect_free(in);
+                return -ENOMEM;
+        }
+        int r = registry_get_manifest(rc, domain, path, reference, on_inspect_manifest, in);
+        if (r < 0) {
+                inspect_free(in);
+                return r;
+        }
+        return 0;
+}
+
+/* ---- The client ---------------------------------------------------------------------------- */
+
+int registry_client_new(uv_loop_t *loop, const struct registry_options *opts, struct registry_client **ret) {
+        static const struct registry_options defaults = {};
+        if (!loop || !ret)
+                return -EINVAL;
+        if (!opts)
+                opts = &defaults;
+        struct registry_client *rc = calloc(1, sizeof *rc);
+        if (!rc)
+                return -ENOMEM;
+        rc->loop = loop;
+        rc->config = opts->config;
+        rc->reserve = opts->ratelimit_reserve ? opts->ratelimit_reserve : REGISTRY_DEFAULT_RATELIMIT_RESERVE;
+        rc->deferred_tail = &rc->deferred;
+
+        struct http_options ho = opts->http ? *opts->http : (struct http_options) {};
+        if (ho.max_connections == 0)
+                ho.max_connections = opts->config ? opts->config->max_connections : CONFIG_DEFAULT_MAX_CONNECTIONS;
+        int r = http_client_new(loop, &ho, &rc->http);
+        if (r >= 0)
+                r = auth_cache_new(&rc->auth);
+        if (r >= 0) {
+                rc->defer_timer = calloc(1, sizeof *rc->defer_timer);
+                r = rc->defer_timer ? 0 : -ENOMEM;
+        }
+        if (r < 0) {
+                free(rc->defer_timer);
+                auth_cache_free(rc->auth);
+                http_client_free(rc->http);
+                free(rc);
+                return r;
+        }
+        uv_timer_init(loop, rc->defer_timer);
+        rc->defer_timer->data = rc;
+
+        if (!opts->anonymous) {
+                _cleanup_free_ char *err = NULL;
+                r = credentials_store_load(opts->docker_config_dir, &rc->creds, &err);
+                if (r == -ENOMEM) {
+                        registry_client_free(rc);
+                        return r;
+                }
+                if (r < 0) {
+                        rc->creds = NULL;
+                        _cleanup_free_ char *note = util_printf("%s; using anonymous access",
+                                                                err ? err : strerror(-r));
+                        if (note)
+                                set_note(rc, note);
+                }
+        }
+        *ret = rc;
+        return 0;
+}
+
+static void close_free(uv_handle_t *h) {
+        free(h);
+}
+
+void registry_client_free(struct registry_client *rc) {
+        if (!rc)
+                return;
+        rc->dead = true;
+        /* Cancelling the HTTP client completes our requests, pings and token fetches (and, through
+         * them, the operations waiting for a token) with -ECANCELED. */
+        http_client_free(rc->http);
+        rc->http = NULL;
+        credentials_store_free(rc->creds);
+        rc->creds = NULL;
+        for (struct op *op = rc->deferred, *next; op; op = next) {
+                next = op->next;
+                op_fail_canceled(op);
+        }
+        rc->deferred = NULL;
+        for (struct host *h = rc->hosts; h; h = h->next)
+                for (struct op *op = host_take_waiting(h), *next; op; op = next) {
+                        next = op->next;
+                        op_fail_canceled(op);
+                }
+        auth_cache_free(rc->auth);
+        uv_close((uv_handle_t *) rc->defer_timer, close_free);
+        while (rc->hosts) {
+                struct host *h = rc->hosts;
+                rc->hosts = h->next;
+                host_free(h);
+        }
+        free(rc->creds_note);
+        free(rc);
+}
+
+int registry_client_ratelimit(const struct registry_client *rc, const char *domain, struct registry_ratelimit *ret) {
+        if (!rc || !domain || !ret)
+                return -EINVAL;
+        const struct host *h = host_find((struct registry_client *) rc, domain);
+        if (!h || !h->rl_seen)
+                return -ENODATA;
+        *ret = h->rl;
+        return 0;
+}
+
+void registry_client_stats(const struct registry_client *rc, struct registry_stats *ret) {
+        struct registry_stats s = rc->stats;
+        s.requests = rc->http ? http_client_request_count(rc->http) : 0;
+        uint64_t known = s.pings + s.tag_pages + s.manifest_heads + s.manifest_gets + s.blob_gets;
+        s.tokens = s.requests > known ? s.requests - known : 0;
+        *ret = s;
+}
+
+const char *registry_client_credentials_note(const struct registry_client *rc) {
+        return rc ? rc->creds_note : NULL;
+}
+
+/* ---- Link headers -------------------------------------------------------------------------- */
+
+static bool is_tchar(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static const char *skip_ows(const char *p) {
+        while (*p == ' ' || *p == '\t')
+                p++;
+        return p;
+}
+
+/* Whether a rel value (space-separated relation types) contains "next". */
+static bool rel_has_next(const char *v, size_t n) {
+        size_t i = 0;
+        while (i < n) {
+                while (i < n && (v[i] == ' ' || v[i] == '\t'))
+                        i++;
+                size_t start = i;
+                while (i < n && v[i] != ' ' && v[i] != '\t')
+                        i++;
+                if (i - start == 4 && strncasecmp(v + start, "next", 4) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Parses one Link header value; sets *ret (if still NULL) to the first "next" target. */
+static int parse_link_value(const char *p, char **ret) {
+        for (;;) {
+                while (*p == ' ' || *p == '\t' || *p == ',')
+                        p++;
+                if (!*p)
+                        return 0;
+                if (*p != '<')
+                        return -EBADMSG;
+                const char *uri = ++p;
+                while (*p && *p != '>') {
+                        if ((unsigned char) *p <= 0x20 || *p == 0x7f || *p == '<')
+                                return -EBADMSG;
+                        p++;
+                }
+                if (*p != '>')
+                        return -EBADMSG;
+                size_t uri_len = (size_t) (p - uri);
+                p++;
+                bool next = false, rel_seen = false;
+                for (;;) {
+                        p = skip_ows(p);
+                        if (!*p || *p == ',')
+                                break;
+                        if (*p != ';')
+                                return -EBADMSG;
+                        p = skip_ows(p + 1);
+                        const char *name = p;
+                        while (is_tchar(*p))
+                                p++;
+                        size_t name_len = (size_t) (p - name);
+                        if (name_len == 0)
+                                return -EBADMSG;
+                        p = skip_ows(p);
+                        const char *value = NULL;
+                        size_t value_len = 0;
+                        _cleanup_free_ char *unquoted = NULL;
+                        if (*p == '=') {
+                                p = skip_ows(p + 1);
+                                if (*p == '"') {
+                                        p++;
+                                        size_t cap = strlen(p) + 1, n = 0;
+                                        unquoted = malloc(cap);
+                                        if (!unquoted)
+                                                return -ENOMEM;
+                                        while (*p && *p != '"') {
+                                                if (*p == '\\' && p[1])
+                                                        p++;
+                                                unquoted[n++] = *p++;
+                                        }
+                                        if (*p != '"')
+                                                return -EBADMSG;
+                                        p++;
+                                        unquoted[n] = 0;
+                                        value = unquoted;
+                                        value_len = n;
+                                } else {
+                                        value = p;
+                                        while (is_tchar(*p))
+                                                p++;
+                                        value_len = (size_t) (p - value);
+                                        if (value_len == 0)
+                                                return -EBADMSG;
+                                }
+                        }
+                        /* RFC 8288 §3.3: only the first rel parameter of a link counts. */
+                        if (name_len == 3 && strncasecmp(name, "rel", 3) == 0 && !rel_seen) {
+                                rel_seen = true;
+                                next = value && rel_has_next(value, value_len);
+                        }
+                }
+                if (next && !*ret && uri_len > 0) {
+                        *ret = strndup(uri, uri_len);
+                        if (!*ret)
+                                return -ENOMEM;
+                }
+        }
+}
+
+int registry_parse_link_next(const char *const *values, char **ret) {
+        _cleanup_free_ char *found = NULL;
+        for (const char *const *v = values; v && *v; v++) {
+                if (strlen(*v) > REGISTRY_MAX_LINK_HEADER)
+                        return -E2BIG;
+                int r = parse_link_value(*v, &found);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(found);
+        return 0;
+}
+
+static void curl_url_cleanupp(CURLU **u) {
+        if (*u)
+                curl_url_cleanup(*u);
+}
+
+static void curl_freep(char **p) {
+        curl_free(*p);
+}
+
+/* Scheme, host and port of a parsed URL, lowercase, as one comparable string. */
+static char *origin_of(CURLU *u) {
+        char *scheme = NULL, *host = NULL, *port = NULL;
+        char *out = NULL;
+        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+                out = util_printf("%s://%s:%s", scheme, host, port);
+                for (char *c = out; c && *c; c++)
+                        if (*c >= 'A' && *c <= 'Z')
+                                *c = (char) (*c - 'A' + 'a');
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        return out;
+}
+
+_printf_(3, 4) static int link_fail(char **ret_error, int r, const char *fmt, ...) {
+        if (ret_error) {
+                va_list ap;
+                char *s = NULL;
+                va_start(ap, fmt);
+                if (vasprintf(&s, fmt, ap) < 0)
+                        s = NULL;
+                va_end(ap);
+                free(*ret_error);
+                *ret_error = s;
+        }
+        return r;
+}
+
+int registry_resolve_link(const char *page_url, const char *reference, char **ret, char **ret_error) {
+        _cleanup_free_ char *shown = sanitize(reference, 200);
+        _cleanup_(curl_url_cleanupp) CURLU *base = curl_url();
+        _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
+        if (!base || !u || !shown)
+                return -ENOMEM;
+        if (curl_url_set(base, CURLUPART_URL, page_url, 0) != CURLUE_OK ||
+            curl_url_set(u, CURLUPART_URL, page_url, 0) != CURLUE_OK)
+                return link_fail(ret_error, -EINVAL, "page URL %s is not a URL", page_url);
+        /* Set on a handle that holds the page URL, a relative reference is resolved against it. */
+        if (curl_url_set(u, CURLUPART_URL, reference, 0) != CURLUE_OK)
+                return link_fail(ret_error, -EINVAL, "\"%s\" is not a URL", shown);
+        _cleanup_free_ char *want = origin_of(base), *got = origin_of(u);
+        if (!want || !got)
+                return link_fail(ret_error, -EINVAL, "\"%s\" has no usable scheme or host", shown);
+        if (!streq(want, got))
+                return link_fail(ret_error, -EPERM, "%s points to another host or scheme than %s", shown, page_url);
+        _cleanup_(curl_freep) char *url = NULL;
+        if (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+                return link_fail(ret_error, -EINVAL, "\"%s\" is not a URL", shown);
+        char *r = strdup(url);
+        if (!r)
+                return -ENOMEM;
+        *ret = r;
+        return 0;
+}
