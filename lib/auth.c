@@ -637,6 +637,18 @@ int auth_cache_store(struct auth_cache *c, const char *realm, const char *servic
         }
         e.refresh_at_ms = expires_at_ms - margin;
 
+        /* Entries the new one makes redundant (it covers their scopes for at least as long) go,
+         * so repeated fetches for the same repositories do not pile up. */
+        for (size_t i = c->n_entries; i > 0; i--) {
+                const struct cache_entry *o = &c->entries[i - 1];
+                if (o->refresh_at_ms > e.refresh_at_ms || !streq(o->realm, e.realm) || !streq_ptr(o->service, e.service))
+                        continue;
+                bool covered = true;
+                for (char **sc = o->scopes; covered && sc && *sc; sc++)
+                        covered = scopes_cover(e.scopes, *sc);
+                if (covered)
+                        cache_remove(c, i - 1);
+        }
         cache_make_room(c, now_ms);
         if (c->n_entries % 16 == 0) {
                 struct cache_entry *nl = realloc(c->entries, (c->n_entries + 16) * sizeof(*nl));
@@ -1118,7 +1130,7 @@ static bool pending_matches(const struct pending *p, const char *realm, const ch
 int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_challenge *challenge,
                      bool registry_is_https, const char *const *scopes, const struct auth_credentials *creds,
                      auth_token_fn cb, void *userdata) {
-        if (!c || !http || !challenge || !challenge->realm || !cb)
+        if (!c || !http || !challenge || challenge->scheme != AUTH_SCHEME_BEARER || !challenge->realm || !cb)
                 return -EINVAL;
         int r = auth_check_realm(challenge->realm, registry_is_https, NULL);
         if (r < 0)

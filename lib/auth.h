@@ -108,7 +108,7 @@ typedef void (*auth_token_fn)(int error, const char *token, const char *error_me
  * names the realm URL (without any userinfo) and the HTTP status, never a secret.
  *
  * Returns 0 when cb will run (exactly once, from the loop, never from inside this call), or
- * without calling cb: -EINVAL (no realm, bad arguments), -EPERM (realm refused: see
+ * without calling cb: -EINVAL (not a Bearer challenge, no realm, bad arguments), -EPERM (realm refused: see
  * auth_check_realm for the message, with the realm that carries no userinfo either), -EOPNOTSUPP
  * (identity token), -E2BIG (too many scopes), -ENOMEM, or http_submit's errors. */
 int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_challenge *challenge,

@@ -502,6 +502,8 @@ static void test_fetch_refusals(void) {
         struct auth_challenge none = { .scheme = AUTH_SCHEME_BEARER };
         CHECK_INT(auth_fetch_token(c, dummy, &none, false, NULL, NULL, (auth_token_fn) 1, NULL), -EINVAL);
         CHECK_INT(auth_fetch_token(c, dummy, &ch, true, NULL, NULL, (auth_token_fn) 1, NULL), -EPERM);
+        struct auth_challenge basic = { .scheme = AUTH_SCHEME_BASIC, .realm = (char *) "https://auth.example/token" };
+        CHECK_INT(auth_fetch_token(c, dummy, &basic, true, NULL, NULL, (auth_token_fn) 1, NULL), -EINVAL);
         ch.realm = (char *) "gopher://auth.example/token";
         CHECK_INT(auth_fetch_token(c, dummy, &ch, false, NULL, NULL, (auth_token_fn) 1, NULL), -EPERM);
         ch.realm = (char *) "https://auth.example/token";
