@@ -1,0 +1,113 @@
+/* extupdatectl: the command-line client; global options, then the command word picks a handler. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ctl-semver.h"
+#include "ctl.h"
+#include "util.h"
+
+/* Linked in when the build has ctl-validate.c; the command says so when it does not. */
+int ctl_validate_main(int argc, char **argv, const struct ctl_options *opts) __attribute__((weak));
+
+static void help(void) {
+        printf("Usage: extupdatectl [OPTIONS] COMMAND [ARGS...]\n"
+               "Asks extupdated about Docker Desktop extension updates; works with SemVer.\n\n"
+               "Commands that ask the daemon:\n"
+               "  status                     daemon state, last and next scan, counts\n"
+               "  list                       every allow-listed extension with installed, latest\n"
+               "                             and latest compatible versions\n"
+               "  updates                    only those with an update available\n"
+               "  show REPOSITORY            one extension, with the versions inspected\n"
+               "  scan [--wait]              start a scan (--wait: until it ends)\n"
+               "  events                     follow the event stream\n"
+               "  installed set REPOSITORY VERSION | rm REPOSITORY | import FILE\n"
+               "                             maintain the installed-extension inventory\n"
+               "Commands that need no daemon:\n"
+               "  semver compare A B         print -1, 0 or 1 (SemVer precedence)\n"
+               "  semver satisfies [--include-prerelease] VERSION RANGE\n"
+               "                             exit 0 if VERSION satisfies RANGE, 1 if not\n"
+               "  semver sort V...           print the valid versions in ascending order\n"
+               "  validate [--config FILE] [--platform P] IMAGE[:TAG]\n"
+               "                             check an extension image as the marketplace does\n\n"
+               "Options (before the command):\n"
+               "  --socket PATH   the daemon's API socket\n"
+               "                  (default $XDG_RUNTIME_DIR/extupdated/api.sock)\n"
+               "  --json          print JSON instead of text\n"
+               "  --version       print the version\n"
+               "  --help          this text; 'extupdatectl COMMAND --help' for a command's\n\n"
+               "Exit status: 0 success; 1 failure or usage error (semver: see its --help).\n");
+}
+
+/* The socket API commands: the daemon of this build runs single scans only. */
+static int daemon_command(int argc, char **argv, const struct ctl_options *opts) {
+        fprintf(stderr,
+                "extupdatectl %s: this needs the daemon's API socket, which this build's extupdated "
+                "does not serve yet.\n"
+                "For a report, run a single scan: extupdated --once (--json for JSON).\n",
+                argv[0]);
+        return 1;
+}
+
+static int validate_command(int argc, char **argv, const struct ctl_options *opts) {
+        if (!ctl_validate_main) {
+                fprintf(stderr, "extupdatectl validate: not part of this build.\n");
+                return 1;
+        }
+        return ctl_validate_main(argc, argv, opts);
+}
+
+int main(int argc, char **argv) {
+        static const struct {
+                const char *name;
+                int (*fn)(int argc, char **argv, const struct ctl_options *opts);
+        } commands[] = {
+                { "status", daemon_command },   { "list", daemon_command },
+                { "updates", daemon_command },  { "show", daemon_command },
+                { "scan", daemon_command },     { "events", daemon_command },
+                { "installed", daemon_command }, { "semver", ctl_semver_main },
+                { "validate", validate_command },
+        };
+        enum { OPT_SOCKET = 0x100, OPT_JSON, OPT_VERSION, OPT_HELP };
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { "help", no_argument, NULL, OPT_HELP },
+                {},
+        };
+        struct ctl_options opts = {};
+        int c;
+
+        /* '+': stop at the command word, whose own options its handler parses. */
+        while ((c = getopt_long(argc, argv, "+", options, NULL)) >= 0)
+                switch (c) {
+                case OPT_SOCKET:
+                        opts.socket_path = optarg;
+                        break;
+                case OPT_JSON:
+                        opts.json = true;
+                        break;
+                case OPT_VERSION:
+                        printf("extupdatectl %s\n", EXTUPDATED_VERSION);
+                        return 0;
+                case OPT_HELP:
+                        help();
+                        return 0;
+                default:
+                        fprintf(stderr, "Try 'extupdatectl --help'.\n");
+                        return 1;
+                }
+
+        if (optind >= argc) {
+                fprintf(stderr, "extupdatectl: which command? Try 'extupdatectl --help'.\n");
+                return 1;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+                if (streq(argv[optind], commands[i].name))
+                        return commands[i].fn(argc - optind, argv + optind, &opts);
+
+        fprintf(stderr, "extupdatectl: unknown command \"%s\". Try 'extupdatectl --help'.\n",
+                argv[optind]);
+        return 1;
+}
