@@ -181,6 +181,17 @@ static size_t transfer_oom(struct transfer *t) {
         return 0;
 }
 
+/* The three-digit code of "HTTP/x[.y] NNN reason" (the line is not NUL-terminated); 0 if malformed. */
+static long status_line_code(const char *line, size_t l) {
+        const char *sp = memchr(line, ' ', l);
+        if (!sp || line + l - sp < 4)
+                return 0;
+        for (int i = 1; i <= 3; i++)
+                if (!isdigit((unsigned char) sp[i]))
+                        return 0;
+        return (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
+}
+
 static size_t on_header(char *buf, size_t size, size_t n, void *userdata) {
         struct transfer *t = userdata;
         size_t len = size * n, l = len;
@@ -194,9 +205,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userdata) {
                 t->headers = NULL;
                 t->headers_bytes = 0;
                 t->body_len = 0;
-                const char *sp = memchr(buf, ' ', l);
-                t->status = sp && sp + 4 <= buf + l && isdigit((unsigned char) sp[1]) ? strtol(sp + 1, NULL, 10)
-                                                                                       : 0;
+                t->status = status_line_code(buf, l);
                 return len;
         }
         if (l == 0)
@@ -674,7 +683,8 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
         t->head = head;
         t->follow = req->follow_redirects;
         t->no_retry = req->no_retry;
-        t->max_body = req->max_body ?: BODY_DEFAULT_MAX;
+        /* Clamped so the buffer arithmetic (max_body + 1 for the NUL) cannot wrap. */
+        t->max_body = req->max_body == 0 ? BODY_DEFAULT_MAX : req->max_body < SIZE_MAX / 4 ? req->max_body : SIZE_MAX / 4;
         t->cb = cb;
         t->userdata = userdata;
         t->url = strdup(req->url);

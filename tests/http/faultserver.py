@@ -4,7 +4,9 @@
 Listens on 127.0.0.1 ("a"), on 127.0.0.2 ("b", the other host for redirects), on 127.0.0.1
 with TLS ("tls", a self-signed certificate in a temporary directory, its path as "cert"), and on
 a port whose accept queue is full ("blackhole", connects hang); "closed" is a port nobody
-listens on. Prints one JSON line with these, then serves until stdin closes or SIGTERM.
+listens on. When nghttpd (nghttp2-server) is installed, it serves "h2.txt" over HTTP/2 with
+the same certificate on port "h2", logging frames to "h2log". Prints one JSON line with these,
+then serves until stdin closes or SIGTERM.
 Every request except /_control/* is logged with its headers; GET /_control/log returns the
 log, /_control/stats the concurrency high-water marks, /_control/reset clears both.
 
@@ -26,10 +28,12 @@ import http.server
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import socketserver
 import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -261,6 +265,41 @@ def make_tls_context(state_dir):
     return ctx, cert_path
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_nghttpd(state_dir):
+    """nghttpd speaks nothing but HTTP/2, so any answer from it proves the client negotiated h2."""
+    nghttpd = shutil.which("nghttpd") or ("/usr/sbin/nghttpd" if os.path.exists("/usr/sbin/nghttpd") else None)
+    if not nghttpd:
+        return None, None, None
+    docroot = os.path.join(state_dir, "htdocs")
+    os.mkdir(docroot)
+    with open(os.path.join(docroot, "h2.txt"), "w") as f:
+        f.write("hello over h2\n")
+    port = free_port()
+    log_path = os.path.join(state_dir, "h2.log")
+    with open(log_path, "w") as logf:
+        proc = subprocess.Popen([nghttpd, "-v", "-d", docroot, "--address=127.0.0.1", str(port),
+                                 os.path.join(state_dir, "key.pem"), os.path.join(state_dir, "cert.pem")],
+                                stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return port, log_path, proc
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    return None, None, None
+
+
 def blackhole():
     """A listener that never accepts, its queue filled so further SYNs are dropped and connects hang."""
     srv = socket.socket()
@@ -281,9 +320,14 @@ def main():
     state_dir = tempfile.mkdtemp(prefix="faultserver-")
     ports = {"a": serve("127.0.0.1", "a"), "b": serve("127.0.0.2", "b")}
     ctx, cert = make_tls_context(state_dir)
+    h2 = None
     if ctx:
         ports["tls"] = serve("127.0.0.1", "tls", ctx)
         ports["cert"] = cert
+        port, log_path, h2 = start_nghttpd(state_dir)
+        if h2:
+            ports["h2"] = port
+            ports["h2log"] = log_path
     ports["blackhole"], keep = blackhole()
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
@@ -295,12 +339,10 @@ def main():
     try:
         sys.stdin.read()
     finally:
-        for name in ("cert.pem", "key.pem"):
-            try:
-                os.unlink(os.path.join(state_dir, name))
-            except FileNotFoundError:
-                pass
-        os.rmdir(state_dir)
+        if h2:
+            h2.terminate()
+            h2.wait()
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -44,8 +44,8 @@ static unsigned checks, failures;
         } while (0)
 
 /* What the server told us at start-up. */
-static int port_a, port_b, port_tls, port_blackhole, port_closed;
-static char *cert_path;
+static int port_a, port_b, port_tls, port_h2, port_blackhole, port_closed;
+static char *cert_path, *h2_log;
 static uv_loop_t *loop;
 static struct http_client *ctl; /* talks to the control endpoint on host b, never under test */
 
@@ -734,6 +734,54 @@ static void test_chain(void) {
         client_free(ch.c);
 }
 
+/* nghttpd speaks only HTTP/2: twenty concurrent requests must share one multiplexed connection. */
+static void test_http2(void) {
+        if (!port_h2) {
+                fprintf(stderr, "nghttpd (nghttp2-server) not installed: skipping HTTP/2\n");
+                return;
+        }
+        struct http_client *c = client(&(struct http_options) { .ca_file = cert_path });
+        enum { N = 20 };
+        struct result rs[N] = {};
+        _cleanup_free_ char *url = util_printf("https://127.0.0.1:%d/h2.txt", port_h2);
+
+        for (int i = 0; i < N; i++)
+                CHECK_INT(http_submit(c, &(struct http_request) { .url = url }, on_done, &rs[i]), ==, 0);
+        for (int i = 0; i < N; i++) {
+                run_until(&rs[i].calls, 1);
+                CHECK_INT(rs[i].error, ==, 0);
+                CHECK_INT(rs[i].status, ==, 200);
+                CHECK_STR(rs[i].body, "hello over h2\n");
+                CHECK_STR(result_header(&rs[i], "Content-Length"), "14");
+                CHECK_INT(rs[i].requests, ==, 1);
+                result_done(&rs[i]);
+        }
+        CHECK_INT(http_client_request_count(c), ==, N);
+        client_free(c);
+
+        /* nghttpd -v tags every line with its connection, "[id=N] ... recv HEADERS frame" for each
+         * request; connections without requests (the server's own readiness probe) do not count. */
+        _cleanup_free_ char *log = NULL;
+        size_t len;
+        CHECK_INT(util_read_file(h2_log, 64 * 1024 * 1024, &log, &len), ==, 0);
+        if (!log)
+                return;
+        long first = -1, others = 0, headers = 0;
+        for (char *line = strtok(log, "\n"); line; line = strtok(NULL, "\n")) {
+                if (!util_startswith(line, "[id=") || !strstr(line, "recv HEADERS frame"))
+                        continue;
+                long id = strtol(line + 4, NULL, 10);
+                headers++;
+                if (first < 0)
+                        first = id;
+                else if (id != first)
+                        others++;
+        }
+        CHECK_INT(first, >, 0);
+        CHECK_INT(others, ==, 0);
+        CHECK_INT(headers, ==, N);
+}
+
 static pid_t server_start(int *ret_stdin) {
         const char *tests = getenv("EXTUPDATED_TESTS");
         if (!tests) {
@@ -777,12 +825,23 @@ static pid_t server_start(int *ret_stdin) {
                 port_tls = tls->valueint;
                 cert_path = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(j, "cert")));
         }
+        cJSON *h2 = cJSON_GetObjectItem(j, "h2");
+        if (h2) {
+                port_h2 = h2->valueint;
+                h2_log = strdup(cJSON_GetStringValue(cJSON_GetObjectItem(j, "h2log")));
+        }
         cJSON_Delete(j);
         *ret_stdin = in[1];
         return pid;
 }
 
 int main(void) {
+        /* libcurl honours the proxy variables; the fault server must be reached directly. */
+        static const char *const proxy_vars[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                                  "all_proxy", "ALL_PROXY" };
+        for (size_t i = 0; i < ELEMENTSOF(proxy_vars); i++)
+                unsetenv(proxy_vars[i]);
+
         int server_stdin;
         pid_t server = server_start(&server_stdin);
         loop = uv_default_loop();
@@ -803,6 +862,7 @@ int main(void) {
                 { "many", test_many },
                 { "cancel", test_cancel },
                 { "chain", test_chain },
+                { "http2", test_http2 },
         };
         const char *only = getenv("TEST_HTTP_ONLY");
         for (size_t i = 0; i < ELEMENTSOF(tests); i++) {
@@ -823,6 +883,7 @@ int main(void) {
         kill(server, SIGTERM);
         waitpid(server, NULL, 0);
         free(cert_path);
+        free(h2_log);
 
         printf("%u checks, %u failed\n", checks, failures);
         return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
