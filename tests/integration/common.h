@@ -3,13 +3,13 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <uv.h>
 
+#include "registry.h"
 #include "util.h"
 
-static unsigned checks, failures;
+extern unsigned checks, failures;
 
 #define CHECK(cond)                                                                                \
         do {                                                                                       \
@@ -55,83 +55,33 @@ static unsigned checks, failures;
         } while (0)
 
 /* Runs the loop until *done, failing the test if the loop runs dry first or 60 s pass. */
-static inline void run_until(uv_loop_t *loop, const bool *done) {
-        int64_t deadline = util_now_ms() + 60000;
-        while (!*done) {
-                if (uv_run(loop, UV_RUN_ONCE) == 0 && !*done) {
-                        failures++;
-                        fprintf(stderr, "loop ran dry before the operation finished\n");
-                        return;
-                }
-                if (util_now_ms() > deadline) {
-                        failures++;
-                        fprintf(stderr, "operation did not finish within 60 s\n");
-                        return;
-                }
-        }
-}
-
+void run_until(uv_loop_t *loop, const bool *done);
 /* Lets every handle close after a client was freed. */
-static inline void drain(uv_loop_t *loop) {
-        for (int i = 0; i < 10; i++)
-                uv_run(loop, UV_RUN_NOWAIT);
-}
-
-static inline size_t collect(char *data, size_t size, size_t n, void *userdata) {
-        char **buf = userdata;
-        size_t old = *buf ? strlen(*buf) : 0;
-        char *nb = realloc(*buf, old + size * n + 1);
-        if (!nb)
-                return 0;
-        memcpy(nb + old, data, size * n);
-        nb[old + size * n] = 0;
-        *buf = nb;
-        return size * n;
-}
-
+void drain(uv_loop_t *loop);
 /* A blocking HTTP call to a test server's control endpoint; body NULL = GET. Returns the parsed
- * JSON answer, or NULL. */
-static inline cJSON *control(const char *url, const char *body) {
-        CURL *e = curl_easy_init();
-        char *out = NULL;
-        long status = 0;
-        struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-        curl_easy_setopt(e, CURLOPT_URL, url);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(e, CURLOPT_WRITEDATA, &out);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
-        if (body)
-                curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-        CURLcode r = curl_easy_perform(e);
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(e);
-        curl_slist_free_all(h);
-        cJSON *j = r == CURLE_OK && status == 200 && out ? cJSON_Parse(out) : NULL;
-        if (!j)
-                fprintf(stderr, "control %s: curl %d, HTTP %ld, %s\n", url, r, status, out ? out : "");
-        free(out);
-        return j;
-}
-
-static inline cJSON *read_json_file(const char *path) {
-        _cleanup_free_ char *text = NULL;
-        if (!path || util_read_file(path, 64 << 20, &text, NULL) < 0)
-                return NULL;
-        return cJSON_Parse(text);
-}
-
+ * JSON answer (an object or array), or NULL. */
+cJSON *control(const char *url, const char *body);
+cJSON *read_json_file(const char *path);
 /* A string member by a path of keys ending in NULL, or NULL. */
-static inline const char *json_str(const cJSON *j, ...) {
-        va_list ap;
-        va_start(ap, j);
-        for (const char *k; j && (k = va_arg(ap, const char *));)
-                j = cJSON_GetObjectItemCaseSensitive(j, k);
-        va_end(ap);
-        return cJSON_IsString(j) ? j->valuestring : NULL;
-}
+const char *json_str(const cJSON *j, ...);
+long json_int(const cJSON *j, const char *key);
 
-static inline long json_int(const cJSON *j, const char *key) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-        return cJSON_IsNumber(v) ? (long) v->valuedouble : 0;
-}
+/* What an operation's callback delivered; the on_* callbacks fill it, taking the results. */
+struct result {
+        bool done;
+        int error;
+        char *message;
+        char **tags;
+        size_t n_tags;
+        unsigned pages;
+        struct registry_manifest_info info;
+        struct registry_manifest manifest;
+        struct registry_config config;
+        struct registry_image image;
+};
+void result_done(struct result *r);
+void on_tags(int error, const char *message, struct registry_tags *t, void *userdata);
+void on_head(int error, const char *message, struct registry_manifest_info *info, void *userdata);
+void on_manifest(int error, const char *message, struct registry_manifest *m, void *userdata);
+void on_config(int error, const char *message, struct registry_config *c, void *userdata);
+void on_image(int error, const char *message, struct registry_image *img, void *userdata);
