@@ -233,7 +233,11 @@ static void test_bytes(void) {
                                    "docker/\xed\xa0\x80\n"      /* a UTF-16 surrogate */
                                    "\x1b[31mred\x1b[0m\n"
                                    "caf\xc3\xa9\n"
-                                   "x\xc2\x9b" "y\n";           /* a C1 control, valid UTF-8 */
+                                   "x\xc2\x9b" "y\n"            /* a C1 control, valid UTF-8 */
+                                   "docker/whale # \xf0\x9f\x90\xb3\n"
+                                   "x\xf0\x9f\x90\n"               /* a 4-byte sequence cut short */
+                                   "\x80x\n"                     /* a continuation byte first */
+                                   "x\xf5\x80\x80\x80\n";          /* beyond U+10FFFF */
         struct allowlist l;
         char *error = NULL;
         CHECK_INT(allowlist_parse("bin", text, sizeof text - 1, &l, &error), 0);
@@ -246,9 +250,13 @@ static void test_bytes(void) {
                                "bin:6: invalid reference \"\\x1b[31mred\\x1b[0m\"",
                                "bin:7: invalid reference \"caf\xc3\xa9\"",
                                "bin:8: invalid reference \"x\\xc2\\x9by\"",
+                               "bin:10: line is not valid UTF-8: \"x\\xf0\\x9f\\x90\"",
+                               "bin:11: line is not valid UTF-8: \"\\x80x\"",
+                               "bin:12: line is not valid UTF-8: \"x\\xf5\\x80\\x80\\x80\"",
                                NULL,
                        });
-        CHECK_INT(l.n, 1);
+        CHECK_INT(l.n, 2);
+        CHECK_STR("4-byte UTF-8 in a comment", l.n > 1 ? l.entries[1].repository : NULL, "docker/whale");
         allowlist_done(&l);
 }
 

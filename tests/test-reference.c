@@ -135,6 +135,10 @@ static const struct {
         { "repo@sha256:FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
           "invalid checksum digest format" },
         { "repo@sha256:fff", "invalid reference format" },
+        { "repo@sha256+b64:ffffffffffffffffffffffffffffffff", "unsupported digest algorithm" },
+        /* Only the lower-cased string matches: the host "Foo_Bar" is not a host, "foo_bar" a path. */
+        { "Foo_Bar/x", "invalid reference format: repository name must be lowercase" },
+        { "foo:-BAD", "invalid reference format" },
         { "repo@SHA256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
           "invalid reference format: repository name must be lowercase" },
         { "docker.io/library/repo:tag@SHA256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
@@ -233,6 +237,7 @@ static void test_valid(void) {
                 reference_done(&ref);
                 CHECK(in, !ref.domain && !ref.path && !ref.tag && !ref.digest);
                 reference_done(&ref);
+                reference_done(NULL);
         }
 }
 
