@@ -155,13 +155,17 @@ class FrontHandler(http.server.BaseHTTPRequestHandler):
         if limit is not None:
             rate_headers = [("ratelimit-limit", "%d;w=%d" % (limit, RATE_WINDOW)),
                             ("ratelimit-remaining", "%d;w=%d" % (max(remaining or 0, 0), RATE_WINDOW))]
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        # A list, not a dict: clients repeat headers (containers/image sends one Accept per type).
+        headers = [(k, v) for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length"}]
         if body is not None:
-            headers["Content-Length"] = str(len(body))
+            headers.append(("Content-Length", str(len(body))))
         for attempt in range(2):
             conn = self._upstream()
             try:
-                conn.request(self.command, self.path, body=body, headers=headers)
+                conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+                for k, v in headers:
+                    conn.putheader(k, v)
+                conn.endheaders(body)
                 resp = conn.getresponse()
                 data = resp.read()
                 break

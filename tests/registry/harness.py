@@ -525,6 +525,7 @@ class Harness:
                                     credentials=(self.issuer.admin_user, self.issuer.admin_password),
                                     workers=self.workers)
         self.pusher.discover()
+        self.storage = images.StorageWriter(os.path.join(self.tmp, "storage"))
         if self.auth and self.pusher.challenge is None:
             raise HarnessError("the registry did not ask for a token")
         self.say("registry %s (token server %s, dir %s)" % (self.registry_url, self.token_url, self.tmp))
@@ -701,7 +702,10 @@ class Harness:
             json.dump(self.digests, f, indent=1, sort_keys=True)
         os.replace(tmp, self.seed_result_path)
 
-    def seed(self, spec):
+    def seed(self, spec, via="api"):
+        """Seeds spec over the registry API (via="api") or straight into its storage ("storage")."""
+        if via not in ("api", "storage"):
+            raise HarnessError("via must be \"api\" or \"storage\"")
         repositories = images.check_spec(spec)
         with self.seed_lock:
             for name, repo in repositories.items():
@@ -711,7 +715,8 @@ class Harness:
                     self.issuer.denied.add(name)
             start = time.monotonic()
             before = self.pusher.requests
-            result = self.pusher.seed(spec)
+            client = self.pusher if via == "api" else self.storage
+            result = images.seed_with(client, spec, self.workers)
             elapsed = time.monotonic() - start
             for name, tags in result.items():
                 self.digests.setdefault(name, {}).update(tags)
@@ -719,12 +724,12 @@ class Harness:
         ntags = sum(len(t) for t in result.values())
         self.last_seed_stats = {"repositories": len(result), "tags": ntags, "seconds": round(elapsed, 3),
                                 "requests": self.pusher.requests - before}
-        self.say("seeded %d repositories, %d tags in %.2f s (%d requests)" %
-                 (len(result), ntags, elapsed, self.pusher.requests - before))
+        self.say("seeded %d repositories, %d tags via %s in %.2f s (%d requests)" %
+                 (len(result), ntags, via, elapsed, self.pusher.requests - before))
         return result
 
-    def generate(self, repos, tags, incompatible=0):
-        return self.seed(images.generate_spec(repos, tags, incompatible))
+    def generate(self, repos, tags, incompatible=0, via="storage"):
+        return self.seed(images.generate_spec(repos, tags, incompatible), via=via)
 
     def add_tag(self, repository, tag, image):
         return self.seed({"repositories": {repository: {"tags": {tag: image}}}})[repository][tag]

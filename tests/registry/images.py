@@ -10,11 +10,13 @@ The spec format is documented in harness.py.
 import base64
 import concurrent.futures
 import copy
+import functools
 import gzip
 import hashlib
 import http.client
 import io
 import json
+import os
 import random
 import re
 import tarfile
@@ -89,7 +91,9 @@ class Image:
         self.info = {}
 
 
+@functools.lru_cache(maxsize=4096)
 def make_layer(seed, size):
+    """(tar bytes, gzipped bytes) of a one-file layer; cached because every tag of a repository reuses it."""
     rng = random.Random(seed)
     payload = rng.randbytes(size)
     tar_buf = io.BytesIO()
@@ -376,39 +380,6 @@ class Pusher:
                 self.present.add(key)
         self.put_manifest(repository, tag, image.top.media_type, image.top.data)
 
-    def seed(self, spec):
-        """Pushes every image of the spec concurrently; returns {repo: {tag: info}}."""
-        repositories = check_spec(spec)
-        result = {name: {} for name in repositories}
-        built = {}
-        jobs = []
-        for name, repo in repositories.items():
-            for tag, image_spec in repo.get("tags", {}).items():
-                if isinstance(image_spec, dict):
-                    key = (name, json.dumps(image_spec, sort_keys=True))
-                    if key not in built:
-                        built[key] = build_image(name, image_spec)
-                    jobs.append((name, tag, built[key]))
-        with concurrent.futures.ThreadPoolExecutor(max_workers=self.workers) as pool:
-            futures = [pool.submit(self.push_image, name, tag, image) for name, tag, image in jobs]
-            for (name, tag, image), future in zip(jobs, futures):
-                future.result()
-                result[name][tag] = dict(image.info)
-            # Aliases after their targets exist: resolve the chain, then put the same bytes.
-            alias_jobs = []
-            for name, repo in repositories.items():
-                tags = repo.get("tags", {})
-                for tag, target in tags.items():
-                    if isinstance(target, str):
-                        while isinstance(tags.get(target), str):
-                            target = tags[target]
-                        alias_jobs.append((name, tag, target))
-            futures = [pool.submit(self.retag, name, tag, target) for name, tag, target in alias_jobs]
-            for (name, tag, target), future in zip(alias_jobs, futures):
-                info = future.result()
-                result[name][tag] = result[name].get(target, info)
-        return result
-
     def retag(self, repository, tag, target):
         """Points tag at target (a tag or digest) by putting the target's manifest bytes under tag."""
         media_type, data = self.get_manifest(repository, target)
@@ -427,6 +398,116 @@ class Pusher:
         with self.lock:
             self.present.discard((repository, digest))
         return digest
+
+
+class StorageWriter:
+    """Writes images straight into the registry's filesystem storage, in distribution 2.8's layout
+    (registry/storage/paths.go): blobs/sha256/XX/HEX/data for every blob and manifest,
+    repositories/NAME/_layers/sha256/HEX/link for configs and layers,
+    _manifests/revisions/sha256/HEX/link for manifests, and _manifests/tags/TAG/{current,index/sha256/HEX}/link.
+    The filesystem driver caches nothing, so a running registry serves the result at once; it is
+    byte-for-byte what pushing over the API produces, only without ~3 ms of registry CPU per request."""
+
+    def __init__(self, root):
+        self.root = os.path.join(root, "docker", "registry", "v2")
+        self.lock = threading.Lock()
+        self.written = set()
+
+    @staticmethod
+    def _write(path, data):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = "%s.%d.%d.tmp" % (path, os.getpid(), threading.get_ident())
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+
+    def _once(self, path, data):
+        with self.lock:
+            if path in self.written:
+                return
+            self.written.add(path)
+        if not os.path.exists(path):
+            self._write(path, data)
+
+    def _hex(self, digest):
+        algo, _, hexpart = digest.partition(":")
+        if algo != "sha256" or not re.fullmatch(r"[0-9a-f]{64}", hexpart):
+            raise SeedError("unsupported digest %r" % digest)
+        return hexpart
+
+    def _repo(self, repository):
+        return os.path.join(self.root, "repositories", *repository.split("/"))
+
+    def blob(self, repository, blob, link_dir):
+        hexpart = self._hex(blob.digest)
+        self._once(os.path.join(self.root, "blobs", "sha256", hexpart[:2], hexpart, "data"), blob.data)
+        self._once(os.path.join(self._repo(repository), link_dir, "sha256", hexpart, "link"), blob.digest.encode())
+
+    def tag(self, repository, tag, digest):
+        hexpart = self._hex(digest)
+        tag_dir = os.path.join(self._repo(repository), "_manifests", "tags", tag)
+        self._write(os.path.join(tag_dir, "index", "sha256", hexpart, "link"), digest.encode())
+        self._write(os.path.join(tag_dir, "current", "link"), digest.encode())
+
+    def current(self, repository, tag):
+        path = os.path.join(self._repo(repository), "_manifests", "tags", tag, "current", "link")
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode()
+        except FileNotFoundError:
+            raise SeedError("%s: no tag %r to alias" % (repository, tag))
+
+    def manifest_info(self, digest):
+        hexpart = self._hex(digest)
+        with open(os.path.join(self.root, "blobs", "sha256", hexpart[:2], hexpart, "data"), "rb") as f:
+            return {"digest": digest, "media_type": json.loads(f.read()).get("mediaType")}
+
+    def push_image(self, repository, tag, image):
+        for blob in image.blobs:
+            self.blob(repository, blob, "_layers")
+        for child in image.children:
+            self.blob(repository, child, os.path.join("_manifests", "revisions"))
+        self.blob(repository, image.top, os.path.join("_manifests", "revisions"))
+        self.tag(repository, tag, image.top.digest)
+
+    def retag(self, repository, tag, target):
+        digest = target if target.startswith("sha256:") else self.current(repository, target)
+        self.tag(repository, tag, digest)
+        return self.manifest_info(digest)
+
+
+def seed_with(client, spec, workers=8):
+    """Pushes every image of the spec with client (a Pusher or a StorageWriter), images
+    concurrently, aliases after their targets; returns {repo: {tag: info}}."""
+    repositories = check_spec(spec)
+    result = {name: {} for name in repositories}
+    built = {}
+    jobs = []
+    for name, repo in repositories.items():
+        for tag, image_spec in repo.get("tags", {}).items():
+            if isinstance(image_spec, dict):
+                key = (name, json.dumps(image_spec, sort_keys=True))
+                if key not in built:
+                    built[key] = build_image(name, image_spec)
+                jobs.append((name, tag, built[key]))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(client.push_image, name, tag, image) for name, tag, image in jobs]
+        for (name, tag, image), future in zip(jobs, futures):
+            future.result()
+            result[name][tag] = dict(image.info)
+        alias_jobs = []
+        for name, repo in repositories.items():
+            tags = repo.get("tags", {})
+            for tag, target in tags.items():
+                if isinstance(target, str):
+                    while isinstance(tags.get(target), str):
+                        target = tags[target]
+                    alias_jobs.append((name, tag, target))
+        futures = [pool.submit(client.retag, name, tag, target) for name, tag, target in alias_jobs]
+        for (name, tag, target), future in zip(alias_jobs, futures):
+            info = future.result()
+            result[name][tag] = dict(result[name].get(target, info))
+    return result
 
 
 def extension_labels(title, version, api=">= 0.3.3", vendor="Extupdated Test Vendor"):
