@@ -3,10 +3,17 @@
 """extupdated test registry harness
 ==================================
 
-Starts a real registry (Debian's `docker-registry`, CNCF distribution 2.8) on a free loopback
+Starts a real registry (Debian's `docker-registry`, CNCF distribution 2.8.2) on a free loopback
 port, with Docker-Hub-style bearer-token auth served by an in-process token issuer, seeds test
-images through the registry HTTP API, and records every request each server received — the
-registry's requests are read from the registry's OWN access log, never from a client.
+images, and records every request each server received — the registry's requests are read from
+the registry's OWN access log (combined log format on its stdout), never from a client. (Its
+text log at info is incomplete: a 401 is logged as "error authorizing context" with no
+http.response.status; the access log has one line with the status for every request.)
+
+Clients talk to a thin in-process front (front.py) that forwards every request unchanged to the
+registry (which does all auth and serving) and adds what distribution 2.8 lacks: tags-list
+pagination (`?n=`, `&last=`, `Link: <…>; rel="next"`); optionally Hub's page cap, latency and
+pull rate limit. One client request = one line in the registry's log.
 
 CLI
 ---
@@ -17,15 +24,20 @@ CLI
     harness.py generate N,M[,K]                 print the spec --generate would seed (JSON)
 
     OPTIONS
-      --seed FILE         seed spec (JSON, format below); repeatable, applied in order
-      --generate N,M[,K]  also seed N repositories x M tags (see "Generated repositories")
+      --seed FILE         seed spec (JSON, format below) pushed over the registry API; repeatable
+      --seed-via storage  write the --seed specs straight into the registry's storage instead
+      --generate N,M[,K]  also seed N repositories x M tags (see "Generated repositories"),
+                          written straight into the registry's storage (fast)
       --no-auth           registry without auth (the token server still runs for /_harness)
       --user USER:PASS    credentials that get pull/push/delete (default tester:tester-password)
       --deny REPO         nobody (but the harness) gets access to REPO; repeatable
       --private REPO      anonymous clients get no access to REPO, the user does; repeatable
       --expires-in S      token lifetime in seconds (default 300)
+      --tags-page-cap N   tags lists answer at most N tags even without ?n= (Hub-like; default off)
+      --delay-ms MS       latency added by the front before each request (default 0)
+      --pull-limit N      emulate Hub's pull rate limit: N manifest GETs, then 429 (default off)
       --workers N         concurrent pushes while seeding (default 8)
-      --env-file FILE     also write the env lines to FILE (written once everything is ready)
+      --env-file FILE     also write the env lines to FILE (atomically, once everything is ready)
       --keep              keep the temporary directory (its path is printed)
       --quiet             no progress lines on stderr
     Stops everything on exit, on failure, on SIGTERM/SIGHUP (forwarded to CMD) and on Ctrl-C
@@ -34,7 +46,8 @@ CLI
 Environment exported to CMD (and printed by `serve`)
 ----------------------------------------------------
     EXTUPDATED_TEST_REGISTRY        host:port as written in image references, e.g. 127.0.0.1:5123
-    EXTUPDATED_TEST_REGISTRY_URL    http://127.0.0.1:5123
+    EXTUPDATED_TEST_REGISTRY_URL    http://127.0.0.1:5123 (the front)
+    EXTUPDATED_TEST_REGISTRY_DIRECT_URL  docker-registry itself, without the front's additions
     EXTUPDATED_TEST_TOKEN_URL       the token realm, http://127.0.0.1:5124/token
     EXTUPDATED_TEST_SERVICE         registry.docker.io (the `service` of the challenge and `aud` of tokens)
     EXTUPDATED_TEST_CONTROL_URL     http://127.0.0.1:5124/_harness (endpoints below)
@@ -46,9 +59,10 @@ Environment exported to CMD (and printed by `serve`)
     EXTUPDATED_TEST_AUTH            1 with token auth, 0 with --no-auth
     EXTUPDATED_TEST_USER            the user of --user
     EXTUPDATED_TEST_PASSWORD        its password
-    EXTUPDATED_TEST_DOCKER_CONFIG   a directory holding config.json with `auths` for the registry
-                                    and the user's credentials (use as DOCKER_CONFIG)
-    EXTUPDATED_TEST_SEED_RESULT     JSON file: the seed result (below) of everything seeded so far
+    EXTUPDATED_TEST_DOCKER_CONFIG   a directory holding config.json with `auths` for
+                                    $EXTUPDATED_TEST_REGISTRY and the user's credentials (use as DOCKER_CONFIG)
+    EXTUPDATED_TEST_SEED_RESULT     JSON file: the seed result (below) of everything seeded so far,
+                                    rewritten after every change
 
 Seed spec (JSON)
 ----------------
@@ -95,6 +109,17 @@ Seed result (returned by seed(), POST /_harness/seed, written to EXTUPDATED_TEST
                            "config_digest": "sha256:…"}}}        (single manifests)
     Aliases carry their target's info.
 
+Registry behaviour worth knowing (distribution 2.8.2, observed)
+    - tags/list order is not sorted (paged answers from the front are sorted); a repository whose
+      tags were all deleted answers {"name": …, "tags": null}; an unknown one 404 NAME_UNKNOWN.
+    - A GET of an OCI manifest whose Accept lacks its media type answers 404 MANIFEST_UNKNOWN
+      ("OCI manifest found, but accept header does not support OCI manifests").
+    - Tags cannot be deleted through the API (DELETE by tag answers 400 DIGEST_INVALID);
+      delete_tag edits the storage instead. DELETE by digest removes every tag on the manifest.
+    - The registry accepts a token until 60 s after its exp (leeway), so expiry tests should look
+      at the token server's log (a new token request), not at registry refusals.
+    - A 401 carries error="insufficient_scope" when the token lacks the action.
+
 Generated repositories (--generate N,M[,K], generate_spec())
     N repositories bench/ext-0000 … bench/ext-(N-1), each with M SemVer tags 1.0.0 … 1.(M-1).0
     plus `latest` (alias of the newest). Every version is an OCI index with linux/amd64 and
@@ -114,21 +139,25 @@ Token server (EXTUPDATED_TEST_TOKEN_URL)
     The registry accepts a token until 60 s after its exp (distribution's leeway).
 
 Control endpoints (EXTUPDATED_TEST_CONTROL_URL = http://HOST:PORT/_harness)
-    GET  /_harness/requests[?all=1][&harness=1][&server=registry|token]
+    GET  /_harness/requests[?all=1][&harness=1][&server=registry|token|front]
          JSON array of log entries since the last reset-log (all=1: since start; harness=1: also
          the harness's own seeding requests). Waits for the registry log to catch up first.
     GET  /_harness/counts[?same options]  {"GET tags": 3, "HEAD manifest": 2, "GET token": 1,
          …, "total": 6} — keys "METHOD KIND"
     POST /_harness/reset-log              later requests/counts only see newer entries → {"seq": N}
-    POST /_harness/seed      body: seed spec → seed result
+    POST /_harness/seed[?via=storage]  body: seed spec → seed result (default via the API)
     POST /_harness/retag     {"repository", "tag", "target": tag-or-digest} → {"digest", …}
     POST /_harness/delete    {"repository", "tag"}: removes just that tag;
                              {"repository", "manifest": tag-or-digest}: deletes the manifest and
                              every tag pointing at it → {"digest"} / {}
-    GET  /_harness/config    token issuer settings; POST with a subset to change them:
-         {"expires_in": 300, "omit_expires_in": false, "denied": [...], "private": [...],
-          "fail_next": 0, "fail_status": 503, "fail_retry_after": null}
-         (fail_next=N: the next N token requests answer fail_status, with Retry-After if set)
+    GET  /_harness/config    settings; POST a subset to change them:
+         token server: {"expires_in": 300, "omit_expires_in": false, "denied": [...],
+           "private": [...], "fail_next": 0, "fail_status": 503, "fail_retry_after": null}
+           (fail_next=N: the next N token requests answer fail_status, with Retry-After if set)
+         front: {"tags_page_cap": 0, "delay_ms": 0, "pull_limit": null, "pulls_remaining": null}
+           (pull_limit=N: manifest GETs count down pulls_remaining from N; manifest GET/HEAD
+           answers carry ratelimit-limit: N;w=21600 and ratelimit-remaining: R;w=21600; at 0 a
+           GET gets Hub's 429 TOOMANYREQUESTS with Retry-After: 60; null turns it off)
     GET  /_harness/env       the environment above as a JSON object
     GET  /_harness/digests   the accumulated seed result
     Errors: 400 {"error": "…"}.
@@ -141,17 +170,20 @@ Log entries (JSON lines in EXTUPDATED_TEST_ACCESS_LOG, objects in /requests)
      "scopes": ["repository:ns/name:pull"], "account": null,
      "granted": [{"type": "repository", "name": "ns/name", "actions": ["pull"]}], "harness": false}
     kind: base (/v2/), tags, manifest, blob (GET/HEAD of a blob), upload (blob uploads),
-    catalog, token, other. "harness" marks the harness's own requests (User-Agent
+    catalog, token, other. server: registry (from its log), token, or front (a 429 the front
+    answered itself under pull_limit). "harness" marks the harness's own requests (User-Agent
     extupdated-test-harness/…), which requests()/counts() leave out unless asked.
 
 Python API (sys.path.insert(0, "tests/registry"); import harness)
     with harness.Harness(auth=True, denied=(), private=(), expires_in=300) as h:
         h.registry, h.registry_url, h.token_url, h.control_url, h.env()
-        h.seed(spec); h.generate(n, m, incompatible=0)
+        h.seed(spec, via="api"|"storage"); h.generate(n, m, incompatible=0, via="storage")
         h.add_tag(repo, tag, image); h.retag(repo, tag, target)
         h.delete_tag(repo, tag); h.delete_manifest(repo, tag_or_digest)
         h.requests(all=False, include_harness=False, server=None); h.counts(...); h.reset_log()
-        h.configure(expires_in=…, denied=[…], …)
+        h.configure(expires_in=…, denied=[…], pull_limit=…, …)  (keys of /_harness/config)
+        h.last_seed_stats → {"repositories", "tags", "seconds", "requests"}
+        images.generate_spec(), images.extension_labels(title, version, api) build specs.
     Call start()/the `with` from the main thread: the registry is told to exit when the thread
     that started it dies (PR_SET_PDEATHSIG), so an orphaned registry never lingers.
 """
@@ -709,10 +741,7 @@ class Harness:
         repositories = images.check_spec(spec)
         with self.seed_lock:
             for name, repo in repositories.items():
-                if repo.get("private"):
-                    self.issuer.private.add(name)
-                if repo.get("denied"):
-                    self.issuer.denied.add(name)
+                self.issuer.restrict(name, private=repo.get("private", False), denied=repo.get("denied", False))
             start = time.monotonic()
             before = self.pusher.requests
             client = self.pusher if via == "api" else self.storage
@@ -788,7 +817,7 @@ class Harness:
             return 200, {"seq": self.reset_log()}
         doc = json.loads(body or b"{}")
         if name == "seed":
-            return 200, self.seed(doc)
+            return 200, self.seed(doc, via=(query.get("via") or ["api"])[0])
         if name == "retag":
             return 200, self.retag(doc["repository"], doc["tag"], doc["target"])
         if name == "delete":
@@ -820,6 +849,7 @@ def make_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--seed", action="append", default=[], metavar="FILE")
+    common.add_argument("--seed-via", choices=("api", "storage"), default="api")
     common.add_argument("--generate", type=parse_generate, metavar="N,M[,K]")
     common.add_argument("--no-auth", action="store_true")
     common.add_argument("--user", type=parse_user, default=("tester", "tester-password"), metavar="USER:PASS")
@@ -854,7 +884,7 @@ def setup(args):
         h.configure(tags_page_cap=args.tags_page_cap, delay_ms=args.delay_ms)
         for path in args.seed:
             with open(path, encoding="utf-8") as f:
-                h.seed(json.load(f))
+                h.seed(json.load(f), via=args.seed_via)
         if args.generate:
             h.generate(*args.generate)
         if args.pull_limit is not None:

@@ -123,6 +123,13 @@ class Issuer:
                 else:
                     raise ValueError("unknown setting %r" % key)
 
+    def restrict(self, name, private=False, denied=False):
+        with self.lock:
+            if private:
+                self.private.add(name)
+            if denied:
+                self.denied.add(name)
+
     def settings(self):
         with self.lock:
             return {"expires_in": self.expires_in, "omit_expires_in": self.omit_expires_in,
