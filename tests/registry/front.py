@@ -22,8 +22,9 @@ import threading
 import time
 import urllib.parse
 
+# Expect is answered here (http.server sends 100 Continue) and must not reach the registry again.
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-              "transfer-encoding", "upgrade"}
+              "transfer-encoding", "upgrade", "expect"}
 TAGS_RE = re.compile(r"^/v2/(.+)/tags/list$")
 MANIFEST_RE = re.compile(r"^/v2/(.+)/manifests/[^/]+$")
 MAX_BODY = 256 * 1024 * 1024

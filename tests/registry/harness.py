@@ -189,6 +189,7 @@ Python API (sys.path.insert(0, "tests/registry"); import harness)
 """
 
 import argparse
+import atexit
 import base64
 import ctypes
 import http.server
@@ -512,6 +513,8 @@ class Harness:
     # Lifecycle
 
     def start(self):
+        # A test that dies without stop() must not leave the registry or the temp dir behind.
+        atexit.register(self.stop)
         try:
             self._start()
         except BaseException:
@@ -635,6 +638,7 @@ class Harness:
             self.tail.pump()
 
     def stop(self):
+        atexit.unregister(self.stop)
         self.stopping.set()
         for srv in (self.front, self.server):
             if srv is not None:
