@@ -149,6 +149,7 @@ int once_run(const struct once_options *o) {
         uv_loop_t loop;
         bool loop_ready = false;
         enum api_version_source api_source;
+        _cleanup_free_ char *store_error = NULL;
 
         if (o->installed && read_installed(o->installed, &installed) < 0)
                 goto out;
@@ -160,7 +161,6 @@ int once_run(const struct once_options *o) {
                 fprintf(stderr, "error: no state directory: set --state-dir, XDG_STATE_HOME or HOME\n");
                 goto out;
         }
-        _cleanup_free_ char *store_error = NULL;
         r = store_open(state_dir, &store, &store_error);
         if (r < 0) {
                 fprintf(stderr, "error: %s\n", store_error ? store_error : strerror(-r));
