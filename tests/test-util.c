@@ -1,0 +1,77 @@
+/* Unit tests for lib/util: string lists, prefixes, time stamps, bounded file reads, sha256 digests. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static unsigned passed, failed;
+
+#define CHECK(cond)                                                                                \
+        do {                                                                                       \
+                if (cond)                                                                          \
+                        passed++;                                                                  \
+                else {                                                                             \
+                        failed++;                                                                  \
+                        fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);           \
+                }                                                                                  \
+        } while (0)
+
+static void test_strings(void) {
+        CHECK(streq(util_startswith("sha256:abc", "sha256:"), "abc"));
+        CHECK(util_startswith("sha25", "sha256:") == NULL);
+        CHECK(streq(util_startswith_no_case("WWW-Authenticate: x", "www-authenticate:"), " x"));
+        CHECK(streq_ptr(NULL, NULL) && !streq_ptr("a", NULL) && streq_ptr("a", "a"));
+
+        _cleanup_strv_free_ char **l = NULL;
+        CHECK(util_strv_length(l) == 0);
+        CHECK(util_strv_push(&l, "a") == 0);
+        CHECK(util_strv_consume(&l, util_printf("%s-%d", "b", 2)) == 0);
+        CHECK(util_strv_length(l) == 2 && streq(l[1], "b-2") && l[2] == NULL);
+        CHECK(util_strv_contains(l, "a") && !util_strv_contains(l, "c"));
+        CHECK(util_strv_consume(&l, NULL) == -ENOMEM && util_strv_length(l) == 2);
+}
+
+static void test_time(void) {
+        char buf[21];
+        util_format_time(0, buf);
+        CHECK(streq(buf, "1970-01-01T00:00:00Z"));
+        util_format_time(1795861800, buf);
+        CHECK(streq(buf, "2026-11-28T10:30:00Z"));
+        CHECK(util_now_ms() > INT64_C(1700000000000));
+}
+
+static void test_read_file(void) {
+        char path[] = "/tmp/test-util-XXXXXX";
+        int fd = mkstemp(path);
+        CHECK(fd >= 0);
+        CHECK(write(fd, "hello\n", 6) == 6);
+        close(fd);
+
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        CHECK(util_read_file(path, 6, &text, &len) == 0 && len == 6 && streq(text, "hello\n"));
+        char *big = NULL;
+        CHECK(util_read_file(path, 5, &big, &len) == -EFBIG && big == NULL);
+        CHECK(util_read_file("/nonexistent/file", 10, &big, &len) == -ENOENT);
+        CHECK(util_read_file("/tmp", 10, &big, &len) == -EISDIR);
+        unlink(path);
+}
+
+static void test_sha256(void) {
+        char d[72];
+        util_sha256_digest("abc", 3, d);
+        CHECK(streq(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        util_sha256_digest("", 0, d);
+        CHECK(streq(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+}
+
+int main(void) {
+        test_strings();
+        test_time();
+        test_read_file();
+        test_sha256();
+        printf("%u passed, %u failed\n", passed, failed);
+        return failed ? 1 : 0;
+}
