@@ -16,6 +16,7 @@
 #include "util.h"
 
 #define SCAN_DEFAULT_PARALLEL 64u
+#define SCAN_DEFAULT_DIGEST_MAX_AGE 86400u
 
 struct job;
 
@@ -441,10 +442,19 @@ static void on_head(int error, const char *message, struct registry_manifest_inf
         job_load_manifest(j, j->digest, job_use_manifest);
 }
 
+/* The digest the registry confirmed for tag recently enough to trust without asking again. */
 static const char *job_known_digest(const struct job *j, const char *tag) {
-        for (size_t i = 0; i < j->n_known; i++)
-                if (streq(j->known[i].tag, tag))
-                        return j->known[i].digest;
+        unsigned max_age = j->scan->settings.digest_max_age ? j->scan->settings.digest_max_age
+                                                             : SCAN_DEFAULT_DIGEST_MAX_AGE;
+        for (size_t i = 0; i < j->n_known; i++) {
+                const struct store_tag *t = &j->known[i];
+                time_t verified;
+                if (!streq(t->tag, tag))
+                        continue;
+                if (!t->digest || !t->verified_at || store_parse_time(t->verified_at, &verified) < 0)
+                        return NULL;
+                return time(NULL) - verified < (time_t) max_age ? t->digest : NULL;
+        }
         return NULL;
 }
 
@@ -476,7 +486,8 @@ static void job_next_candidate(struct job *j) {
         const char *tag = candidate_tag(j);
         const char *known = job_known_digest(j, tag);
         if (known) {
-                /* Tags of released versions are not re-pushed in practice; the stored digest saves a request. */
+                /* Version tags are rarely re-pushed: a recently confirmed digest saves the HEAD, and an
+                 * older one is confirmed again (HEADs are free of Docker Hub's pull limit). */
                 j->digest = strdup(known);
                 if (!j->digest) {
                         job_finish(j, -ENOMEM, NULL);

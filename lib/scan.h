@@ -17,6 +17,8 @@ struct scan_settings {
         const char *platform;     /* normalized "os/arch[/variant]" an update must provide */
         bool include_prerelease;
         unsigned max_parallel;    /* repositories in flight at once; 0 = 64 */
+        unsigned digest_max_age;  /* seconds a tag's confirmed digest is trusted without a HEAD;
+                                     0 = a day */
 };
 
 struct scan_summary {

@@ -84,6 +84,10 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "  version TEXT NOT NULL,"
         "  sent_at TEXT NOT NULL,"
         "  PRIMARY KEY (repository, version));",
+
+        /* 5: when a tag's digest was last confirmed by the registry, so a scan can trust a
+         * recent one without asking and re-check an old one. NULL: never confirmed here. */
+        "ALTER TABLE tags ADD COLUMN verified_at TEXT;",
 };
 
 enum stmt_id {
@@ -166,16 +170,18 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 " checked_at = excluded.checked_at",
         /* observed_at is when this tag was first seen pointing at its current digest. */
         [STMT_TAG_UPSERT] =
-                "INSERT INTO tags (repository, tag, digest, observed_at, last_seen_scan)"
-                " VALUES (?1, ?2, ?3, ?4, ?5)"
+                "INSERT INTO tags (repository, tag, digest, observed_at, last_seen_scan, verified_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?3 IS NOT NULL THEN ?4 END)"
                 " ON CONFLICT (repository, tag) DO UPDATE SET"
+                " verified_at = CASE WHEN excluded.digest IS NOT NULL THEN excluded.observed_at"
+                " ELSE tags.verified_at END,"
                 " observed_at = CASE WHEN excluded.digest IS NOT NULL AND excluded.digest IS NOT tags.digest"
                 " THEN excluded.observed_at ELSE tags.observed_at END,"
                 " digest = coalesce(excluded.digest, tags.digest),"
                 " last_seen_scan = excluded.last_seen_scan",
         [STMT_TAG_NAMES] = "SELECT tag FROM tags WHERE repository = ?1",
         [STMT_TAG_DELETE] = "DELETE FROM tags WHERE repository = ?1 AND tag = ?2",
-        [STMT_TAGS_GET] = "SELECT tag, digest FROM tags WHERE repository = ?1 ORDER BY tag",
+        [STMT_TAGS_GET] = "SELECT tag, digest, verified_at FROM tags WHERE repository = ?1 ORDER BY tag",
         [STMT_VERDICTS_CLEAR] = "DELETE FROM verdicts WHERE repository = ?1",
         [STMT_VERDICT_UPSERT] =
                 "INSERT INTO verdicts (repository, tag, digest, api_constraint, compatible, reason,"
@@ -658,6 +664,7 @@ void store_tag_array_free(struct store_tag *a, size_t n) {
         for (size_t i = 0; a && i < n; i++) {
                 free(a[i].tag);
                 free(a[i].digest);
+                free(a[i].verified_at);
         }
         free(a);
 }
@@ -1142,6 +1149,8 @@ int store_get_tags(struct store *s, const char *repository, struct store_tag **r
                 r = column_strdup(st, 0, &a[n - 1].tag);
                 if (r >= 0)
                         r = column_strdup(st, 1, &a[n - 1].digest);
+                if (r >= 0)
+                        r = column_strdup(st, 2, &a[n - 1].verified_at);
                 if (r < 0)
                         break;
         }

@@ -13,7 +13,7 @@
 struct store;
 
 /* The schema version this build writes; older databases are migrated up to it on open. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 /* Manifest bodies and config label sets larger than this are refused (-EFBIG). */
 #define STORE_BLOB_MAX (4u * 1024u * 1024u)
@@ -60,6 +60,7 @@ void store_record_array_free(struct store_record *a, size_t n);
 struct store_tag {
         char *tag;
         char *digest;
+        char *verified_at; /* read only: when the registry last confirmed digest, or NULL */
 };
 
 void store_tag_array_free(struct store_tag *a, size_t n);

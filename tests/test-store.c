@@ -169,7 +169,7 @@ static void test_migrations(void) {
 
                 sqlite3 *db = raw_open(dir);
                 CHECK_INT(raw_int(db, "PRAGMA user_version"), k);
-                static const long long tables_at[] = { 0, 3, 6, 7, 9 };
+                static const long long tables_at[] = { 0, 3, 6, 7, 9, 9 };
                 CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                       " AND name <> 'sqlite_sequence'"),
                           tables_at[k]);
@@ -1123,6 +1123,34 @@ static void test_crash(void) {
         CHECK(progressed > 0);
 }
 
+/* verified_at says when the registry last confirmed a tag's digest: set by a put with a digest,
+ * kept by a put without one, reset by a re-push. */
+static void test_tag_verification(void) {
+        _cleanup_free_ char *dir = new_dir("verified");
+        struct store *s = open_ok(dir);
+        REQUIRE_OK(store_set_repositories(s, repos3, ELEMENTSOF(repos3), T0));
+        const char *name = repos3[0].name;
+        struct store_record rec = { .repository = (char *) name, .status = "ok" };
+        struct store_tag first[] = { { "1.0.0", "sha256:a" }, { "2.0.0", NULL } };
+        REQUIRE_OK(store_put_result(s, &rec, T0, 0, first, ELEMENTSOF(first), NULL, 0, 0));
+        struct store_tag second[] = { { "1.0.0", NULL }, { "2.0.0", "sha256:b" } };
+        REQUIRE_OK(store_put_result(s, &rec, T0 + 3600, 0, second, ELEMENTSOF(second), NULL, 0, 0));
+
+        struct store_tag *tags = NULL;
+        size_t n = 0;
+        char t0[21], t1[21];
+        util_format_time(T0, t0);
+        util_format_time(T0 + 3600, t1);
+        REQUIRE_OK(store_get_tags(s, name, &tags, &n));
+        CHECK_INT(n, 2);
+        CHECK_STR(tags[0].tag, "1.0.0");
+        CHECK_STR(tags[0].verified_at, t0);
+        CHECK_STR(tags[1].tag, "2.0.0");
+        CHECK_STR(tags[1].verified_at, t1);
+        store_tag_array_free(tags, n);
+        store_free(s);
+}
+
 int main(void) {
         char template[] = "/tmp/test-store-XXXXXX";
         topdir = mkdtemp(template);
@@ -1136,6 +1164,7 @@ int main(void) {
         test_refusals();
         test_results();
         test_tags_verdicts();
+        test_tag_verification();
         test_repositories();
         test_installed();
         test_update_available();

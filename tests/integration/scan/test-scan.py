@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sqlite3
 import tempfile
 import time
 import unittest
@@ -629,6 +630,36 @@ class Economy(ScanCase):
         fifth = self.scan(files=files, state=first.state)
         self.assertRecord(fifth, self.expect(repo, "1.11.0", "1.10.0"))
         self.assertCounts(fifth, {"GET tags": 1}, at_most={"GET token": 1, "GET base": 1})
+
+    def test_repushed_tag_is_confirmed_after_a_day(self):
+        repo = "econ/repush"
+        SPEC[repo] = {"1.0.0": image_labels("Before", ">= 0.3.0", "1.0.0")}
+        DIGESTS[repo] = {"1.0.0": H.add_tag(repo, "1.0.0", SPEC[repo]["1.0.0"])}
+        files = self.files(["%s/%s" % (REG, repo)])
+        first = self.scan(files=files)
+        self.assertEqual(self.record(first, "%s/%s" % (REG, repo))["title"], "Before")
+
+        # The publisher re-pushes 1.0.0. Within a day the confirmed digest is trusted: tags only.
+        SPEC[repo]["1.0.0"] = image_labels("After", ">= 0.3.0", "1.0.0")
+        DIGESTS[repo]["1.0.0"] = H.add_tag(repo, "1.0.0", SPEC[repo]["1.0.0"])
+        second = self.scan(files=files, state=first.state)
+        self.assertCounts(second, {"GET tags": 1}, at_most={"GET token": 1, "GET base": 1})
+        self.assertEqual(self.record(second, "%s/%s" % (REG, repo))["title"], "Before")
+
+        # A day later the digest is confirmed with a HEAD (free on Docker Hub), and the new image read.
+        db = sqlite3.connect(os.path.join(first.state, "state.db"))
+        with db:
+            db.execute("UPDATE tags SET verified_at = '2000-01-01T00:00:00Z'")
+        db.close()
+        third = self.scan(files=files, state=first.state)
+        self.assertCounts(third, {"GET tags": 1, "HEAD manifest": 1, "GET manifest": 2, "GET blob": 1},
+                          at_most={"GET token": 1, "GET base": 1})
+        self.assertEqual(self.record(third, "%s/%s" % (REG, repo))["title"], "After")
+        self.assertEqual(self.record(third, "%s/%s" % (REG, repo))["digest"], DIGESTS[repo]["1.0.0"]["digest"])
+
+        # Confirmed again: the next scan trusts it.
+        fourth = self.scan(files=files, state=first.state)
+        self.assertCounts(fourth, {"GET tags": 1}, at_most={"GET token": 1, "GET base": 1})
 
     def test_unchanged_rescan_of_every_repository(self):
         repos = ["sel/tags", "sel/pre", "sel/pinned:1.0.0", "sel/pinned-missing:3.0.0", "plat/fallback",
