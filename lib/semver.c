@@ -376,12 +376,13 @@ int semver_compare_strings(const char *a, const char *b) {
 
 /* ---- ranges ----
  *
- * node-semver defines its range language by rewriting the string with regular expressions in
- * a fixed order (strip build metadata, hyphen ranges, glue operators to their versions, carets,
- * tildes, x-ranges, stars) and then parsing what is left as plain comparators. Its answers for
- * unusual input ("^v=1.2", "1.x.3 - 2", "> =1") follow from that order, so we rewrite the same
- * way, with a hand-written matcher for each expression, rather than parse a grammar of our own
- * that would disagree at the edges. */
+ * node-semver (7.8.5, whose fixtures tests/test-semver-conformance.c reads) defines its range
+ * language by rewriting the string with regular expressions in a fixed order (strip build
+ * metadata, hyphen ranges, glue operators to their versions, carets, tildes, x-ranges, stars)
+ * and then parsing what is left as plain comparators. Its answers for unusual input ("^v=1.2",
+ * "1.x.3 - 2", "> =1") follow from that order, so we rewrite the same way, with a hand-written
+ * matcher for each expression, rather than parse a grammar of our own that would disagree at
+ * the edges. */
 
 /* A piece of the input; p == NULL when a regular-expression group did not take part. */
 struct slice {
@@ -735,7 +736,14 @@ static char *comparator_trim(const char *s) {
                 size_t drop;
                 ssize_t e = comparator_trim_at(s, i, &drop);
                 if (e < 0) {
-                        sb_putc(&b, s[i++]);
+                        /* A failure inside a run of "[v= ]" means the run ends where no version
+                         * starts, so no position in it can match either: skip it whole, which
+                         * keeps long runs from costing quadratic time. */
+                        size_t j = i + 1;
+                        while (s[i] && strchr("v= ", s[i]) && s[j] && strchr("v= ", s[j]))
+                                j++;
+                        sb_putn(&b, s + i, j - i);
+                        i = j;
                         continue;
                 }
                 if (drop != SIZE_MAX) {

@@ -246,6 +246,13 @@ static void test_range_forms(void) {
                 { "> =1.2.3", ">=1.2.3" },
                 { ">=\xc2\xa0" "1.2.3", ">=1.2.3" },
                 { "1.2.3\n||\n2.0.0", "1.2.3||2.0.0" },
+                /* node-semver's rewriting order shows at the edges; we follow it. */
+                { "^v=1.2", ">=1.2.0 <2.0.0-0" },
+                { "1.x.3 - 2", ">=1.0.0 <3.0.0-0" },
+                { "<==1", "<2.0.0-0" },
+                { "1.2.3*", "1.2.3" },
+                { "v <1", NULL },
+                { "=v= 1", NULL },
                 /* Commas AND comparators, as Docker's documentation writes ranges. */
                 { ">= 1.4.7, < 2.0", ">=1.4.7 <2.0.0-0" },
                 { ">=0.2.3,<0.4", ">=0.2.3 <0.4.0-0" },
