@@ -21,7 +21,6 @@ import random
 import re
 import tarfile
 import threading
-import time
 import urllib.parse
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -252,19 +251,139 @@ class RegistryError(Exception):
     pass
 
 
-class Pusher:
-    """A small registry client used for seeding: token auth like a client, one connection per thread."""
+class InFlight:
+    """Runs each keyed action at most once at a time: a second caller waits for the first, then
+    re-checks. distribution's filesystem driver rewrites link files in place (truncate, write), so
+    uploading or putting the same blob/manifest twice at once lets a concurrent reader — an index
+    PUT verifying its children, or the scanner under test — see an empty link."""
 
-    def __init__(self, host, port, credentials=None, workers=8):
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running = {}
+
+    def run(self, key, done, action):
+        """Calls action() unless done() is true; returns whether it ran here."""
+        while True:
+            with self.lock:
+                event = self.running.get(key)
+                if event is None:
+                    if done():
+                        return False
+                    event = self.running[key] = threading.Event()
+                    break
+            event.wait()
+        try:
+            action()
+        finally:
+            with self.lock:
+                del self.running[key]
+            event.set()
+        return True
+
+
+class StorageWriter:
+    """Reads and writes the registry's filesystem storage, in distribution 2.8's layout
+    (registry/storage/paths.go): blobs/sha256/XX/HEX/data for every blob and manifest,
+    repositories/NAME/_layers/sha256/HEX/link for configs and layers,
+    _manifests/revisions/sha256/HEX/link for manifests, and _manifests/tags/TAG/{current,index/sha256/HEX}/link.
+    The filesystem driver caches nothing, so a running registry serves the result at once; it is
+    byte-for-byte what pushing over the API produces, only without ~3 ms of registry CPU per
+    request. Every file is written to a temporary name and renamed, so readers never see it half done."""
+
+    def __init__(self, root):
+        self.root = os.path.join(root, "docker", "registry", "v2")
+        self.inflight = InFlight()
+
+    @staticmethod
+    def _write(path, data):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = "%s.%d.%d.tmp" % (path, os.getpid(), threading.get_ident())
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+
+    @staticmethod
+    def _hex(digest):
+        algo, _, hexpart = digest.partition(":")
+        if algo != "sha256" or not re.fullmatch(r"[0-9a-f]{64}", hexpart):
+            raise SeedError("unsupported digest %r" % digest)
+        return hexpart
+
+    def _repo(self, repository):
+        return os.path.join(self.root, "repositories", *repository.split("/"))
+
+    def _data_path(self, digest):
+        hexpart = self._hex(digest)
+        return os.path.join(self.root, "blobs", "sha256", hexpart[:2], hexpart, "data")
+
+    def _link_path(self, repository, link_dir, digest):
+        return os.path.join(self._repo(repository), link_dir, "sha256", self._hex(digest), "link")
+
+    def has_layer(self, repository, digest):
+        return os.path.exists(self._link_path(repository, "_layers", digest))
+
+    def has_manifest(self, repository, digest):
+        return os.path.exists(self._link_path(repository, os.path.join("_manifests", "revisions"), digest))
+
+    def blob(self, repository, blob, link_dir):
+        link = self._link_path(repository, link_dir, blob.digest)
+
+        def write():
+            data_path = self._data_path(blob.digest)
+            if not os.path.exists(data_path):
+                self._write(data_path, blob.data)
+            self._write(link, blob.digest.encode())
+        self.inflight.run((repository, blob.digest), lambda: os.path.exists(link), write)
+
+    def tag(self, repository, tag, digest):
+        hexpart = self._hex(digest)
+        tag_dir = os.path.join(self._repo(repository), "_manifests", "tags", tag)
+        self._write(os.path.join(tag_dir, "index", "sha256", hexpart, "link"), digest.encode())
+        self._write(os.path.join(tag_dir, "current", "link"), digest.encode())
+
+    def current(self, repository, tag):
+        path = os.path.join(self._repo(repository), "_manifests", "tags", tag, "current", "link")
+        try:
+            with open(path, "rb") as f:
+                return f.read().decode()
+        except FileNotFoundError:
+            raise SeedError("%s: no tag %r" % (repository, tag))
+
+    def manifest_info(self, digest):
+        with open(self._data_path(digest), "rb") as f:
+            return {"digest": digest, "media_type": json.loads(f.read()).get("mediaType")}
+
+    def push_image(self, repository, tag, image):
+        for blob in image.blobs:
+            self.blob(repository, blob, "_layers")
+        for child in image.children:
+            self.blob(repository, child, os.path.join("_manifests", "revisions"))
+        self.blob(repository, image.top, os.path.join("_manifests", "revisions"))
+        self.tag(repository, tag, image.top.digest)
+
+    def retag(self, repository, tag, target):
+        digest = target if target.startswith("sha256:") else self.current(repository, target)
+        if not self.has_manifest(repository, digest):
+            raise SeedError("%s: no manifest %s" % (repository, digest))
+        self.tag(repository, tag, digest)
+        return self.manifest_info(digest)
+
+
+class Pusher:
+    """A small registry client used for seeding: token auth like a client, one connection per
+    thread. Content already linked in the repository (checked in storage) is never sent again,
+    and a tag for a manifest the repository already has is written into storage atomically
+    instead of re-putting the manifest (see InFlight for why)."""
+
+    def __init__(self, host, port, storage, credentials=None):
         self.host = host
         self.port = port
+        self.storage = storage
         self.credentials = credentials
-        self.workers = workers
         self.local = threading.local()
         self.lock = threading.Lock()
         self.tokens = {}
         self.repo_locks = {}
-        self.present = set()
         self.challenge = None
         self.requests = 0
 
@@ -342,19 +461,18 @@ class Pusher:
         raise AssertionError("unreachable")
 
     def upload_blob(self, repository, blob):
-        key = (repository, blob.digest)
-        with self.lock:
-            if key in self.present:
-                return
-        resp, _ = self.request("POST", repository, "/v2/%s/blobs/uploads/" % repository, ok=(202,))
-        location = urllib.parse.urlsplit(resp.getheader("Location"))
-        query = urllib.parse.parse_qsl(location.query) + [("digest", blob.digest)]
-        self.request("PUT", repository, location.path + "?" + urllib.parse.urlencode(query), body=blob.data,
-                     headers={"Content-Type": "application/octet-stream"}, ok=(201,))
-        with self.lock:
-            self.present.add(key)
+        """Monolithic upload (POST, then PUT with the digest) unless the repository has the blob."""
+        def upload():
+            resp, _ = self.request("POST", repository, "/v2/%s/blobs/uploads/" % repository, ok=(202,))
+            location = urllib.parse.urlsplit(resp.getheader("Location"))
+            query = urllib.parse.parse_qsl(location.query) + [("digest", blob.digest)]
+            self.request("PUT", repository, location.path + "?" + urllib.parse.urlencode(query), body=blob.data,
+                         headers={"Content-Type": "application/octet-stream"}, ok=(201,))
+        self.storage.inflight.run((repository, blob.digest),
+                                  lambda: self.storage.has_layer(repository, blob.digest), upload)
 
     def put_manifest(self, repository, reference, media_type, data):
+        """A plain manifest PUT (by tag or digest); returns the registry's digest."""
         resp, _ = self.request("PUT", repository, "/v2/%s/manifests/%s" % (repository, reference), body=data,
                                headers={"Content-Type": media_type}, ok=(201,))
         digest = resp.getheader("Docker-Content-Digest")
@@ -367,24 +485,25 @@ class Pusher:
                                   headers={"Accept": ACCEPT_ALL}, ok=(200,))
         return resp.getheader("Content-Type"), data
 
+    def push_manifest(self, repository, tag, blob):
+        """Puts blob under tag (or only by digest when tag is None), once per repository."""
+        ran = self.storage.inflight.run(
+            (repository, blob.digest), lambda: self.storage.has_manifest(repository, blob.digest),
+            lambda: self.put_manifest(repository, tag or blob.digest, blob.media_type, blob.data))
+        if not ran and tag is not None:
+            self.storage.tag(repository, tag, blob.digest)
+
     def push_image(self, repository, tag, image):
         for blob in image.blobs:
             self.upload_blob(repository, blob)
         for child in image.children:
-            key = (repository, child.digest)
-            with self.lock:
-                if key in self.present:
-                    continue
-            self.put_manifest(repository, child.digest, child.media_type, child.data)
-            with self.lock:
-                self.present.add(key)
-        self.put_manifest(repository, tag, image.top.media_type, image.top.data)
+            self.push_manifest(repository, None, child)
+        self.push_manifest(repository, tag, image.top)
 
     def retag(self, repository, tag, target):
-        """Points tag at target (a tag or digest) by putting the target's manifest bytes under tag."""
-        media_type, data = self.get_manifest(repository, target)
-        self.put_manifest(repository, tag, media_type, data)
-        return {"digest": sha256(data), "media_type": media_type}
+        """Points tag at target (a tag or digest): the manifest exists, so its tag link is written
+        in storage (atomically) rather than re-put over the API."""
+        return self.storage.retag(repository, tag, target)
 
     def resolve(self, repository, reference):
         resp, _ = self.request("HEAD", repository, "/v2/%s/manifests/%s" % (repository, reference),
@@ -395,85 +514,7 @@ class Pusher:
         """Deletes a manifest (by digest, or the one a tag points at): every tag on it goes too."""
         digest = reference if reference.startswith("sha256:") else self.resolve(repository, reference)
         self.request("DELETE", repository, "/v2/%s/manifests/%s" % (repository, digest), ok=(202,))
-        with self.lock:
-            self.present.discard((repository, digest))
         return digest
-
-
-class StorageWriter:
-    """Writes images straight into the registry's filesystem storage, in distribution 2.8's layout
-    (registry/storage/paths.go): blobs/sha256/XX/HEX/data for every blob and manifest,
-    repositories/NAME/_layers/sha256/HEX/link for configs and layers,
-    _manifests/revisions/sha256/HEX/link for manifests, and _manifests/tags/TAG/{current,index/sha256/HEX}/link.
-    The filesystem driver caches nothing, so a running registry serves the result at once; it is
-    byte-for-byte what pushing over the API produces, only without ~3 ms of registry CPU per request."""
-
-    def __init__(self, root):
-        self.root = os.path.join(root, "docker", "registry", "v2")
-        self.lock = threading.Lock()
-        self.written = set()
-
-    @staticmethod
-    def _write(path, data):
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = "%s.%d.%d.tmp" % (path, os.getpid(), threading.get_ident())
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-
-    def _once(self, path, data):
-        with self.lock:
-            if path in self.written:
-                return
-            self.written.add(path)
-        if not os.path.exists(path):
-            self._write(path, data)
-
-    def _hex(self, digest):
-        algo, _, hexpart = digest.partition(":")
-        if algo != "sha256" or not re.fullmatch(r"[0-9a-f]{64}", hexpart):
-            raise SeedError("unsupported digest %r" % digest)
-        return hexpart
-
-    def _repo(self, repository):
-        return os.path.join(self.root, "repositories", *repository.split("/"))
-
-    def blob(self, repository, blob, link_dir):
-        hexpart = self._hex(blob.digest)
-        self._once(os.path.join(self.root, "blobs", "sha256", hexpart[:2], hexpart, "data"), blob.data)
-        self._once(os.path.join(self._repo(repository), link_dir, "sha256", hexpart, "link"), blob.digest.encode())
-
-    def tag(self, repository, tag, digest):
-        hexpart = self._hex(digest)
-        tag_dir = os.path.join(self._repo(repository), "_manifests", "tags", tag)
-        self._write(os.path.join(tag_dir, "index", "sha256", hexpart, "link"), digest.encode())
-        self._write(os.path.join(tag_dir, "current", "link"), digest.encode())
-
-    def current(self, repository, tag):
-        path = os.path.join(self._repo(repository), "_manifests", "tags", tag, "current", "link")
-        try:
-            with open(path, "rb") as f:
-                return f.read().decode()
-        except FileNotFoundError:
-            raise SeedError("%s: no tag %r to alias" % (repository, tag))
-
-    def manifest_info(self, digest):
-        hexpart = self._hex(digest)
-        with open(os.path.join(self.root, "blobs", "sha256", hexpart[:2], hexpart, "data"), "rb") as f:
-            return {"digest": digest, "media_type": json.loads(f.read()).get("mediaType")}
-
-    def push_image(self, repository, tag, image):
-        for blob in image.blobs:
-            self.blob(repository, blob, "_layers")
-        for child in image.children:
-            self.blob(repository, child, os.path.join("_manifests", "revisions"))
-        self.blob(repository, image.top, os.path.join("_manifests", "revisions"))
-        self.tag(repository, tag, image.top.digest)
-
-    def retag(self, repository, tag, target):
-        digest = target if target.startswith("sha256:") else self.current(repository, target)
-        self.tag(repository, tag, digest)
-        return self.manifest_info(digest)
 
 
 def seed_with(client, spec, workers=8):
@@ -546,9 +587,3 @@ def generate_spec(repos, tags, incompatible=0, namespace="bench", attestations=T
             tag_map["latest"] = "1.%d.0" % (tags - 1)
         spec["repositories"][name] = {"tags": tag_map}
     return spec
-
-
-def timed(fn, *args):
-    start = time.monotonic()
-    value = fn(*args)
-    return value, time.monotonic() - start

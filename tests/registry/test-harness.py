@@ -267,6 +267,11 @@ def test_mutations(h):
     check(tags() == [], "delete_manifest removes every tag on it", tags())
     status, _, _ = http("HEAD", h.registry_url + "/v2/acme/mut/manifests/" + r["digest"], bearer(tok))
     check(status == 404, "deleted manifest is gone", status)
+    again = h.add_tag("acme/mut", "1.0.0", {"labels": {"v": "1"}, "platforms": ["linux/amd64"]})
+    status, headers, _ = http("HEAD", h.registry_url + "/v2/acme/mut/manifests/1.0.0", bearer(tok))
+    check(status == 200 and again["digest"] == r["digest"] == headers.get("Docker-Content-Digest"),
+          "a deleted manifest can be pushed again", status)
+    h.delete_manifest("acme/mut", "1.0.0")
 
     status, _, body = http("POST", h.control_url + "/seed", {"Content-Type": "application/json"},
                            json.dumps({"repositories": {"acme/mut": {"tags": {"2.0.0": {"platforms": ["linux/amd64"]},
