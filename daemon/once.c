@@ -23,7 +23,12 @@
 
 int once_check_config(const char *config) {
         struct settings s;
-        int r = settings_load(config, stderr, &s);
+        uv_loop_t loop;
+        if (uv_loop_init(&loop) < 0)
+                return 1;
+        /* No cache: the check is about what the sources say now. */
+        int r = settings_load(config, &loop, NULL, stderr, &s);
+        (void) uv_loop_close(&loop);
         if (r < 0)
                 return 1;
         unsigned problems = s.problems;
@@ -134,11 +139,8 @@ static int print_report(struct store *store, const struct scan_summary *summary,
 }
 
 int once_run(const struct once_options *o) {
-        struct settings s;
-        int r = settings_load(o->config, stderr, &s);
-        if (r < 0)
-                return 1;
-
+        struct settings s = {};
+        int r;
         int status = 1;
         _cleanup_free_ char *state_dir = NULL;
         _cleanup_free_ char *api_version = NULL;
@@ -150,9 +152,13 @@ int once_run(const struct once_options *o) {
         bool loop_ready = false;
         enum api_version_source api_source;
         _cleanup_free_ char *store_error = NULL;
+        _cleanup_free_ char *cache_dir = NULL;
 
         if (o->installed && read_installed(o->installed, &installed) < 0)
                 goto out;
+        if (uv_loop_init(&loop) < 0)
+                goto out;
+        loop_ready = true;
         if (o->state_dir)
                 state_dir = strdup(o->state_dir);
         else if (config_default_state_dir(&state_dir) < 0)
@@ -166,6 +172,9 @@ int once_run(const struct once_options *o) {
                 fprintf(stderr, "error: %s\n", store_error ? store_error : strerror(-r));
                 goto out;
         }
+        cache_dir = util_printf("%s/allowlists", state_dir);
+        if (!cache_dir || settings_load(o->config, &loop, cache_dir, stderr, &s) < 0)
+                goto out;
         if (installed && store_installed_replace(store, installed, time(NULL)) < 0) {
                 fprintf(stderr, "error: %s\n", store_error_message(store));
                 goto out;
@@ -173,9 +182,6 @@ int once_run(const struct once_options *o) {
         if (api_version_resolve(s.config.extension_api_version, &api_version, &api_source) < 0)
                 goto out;
 
-        if (uv_loop_init(&loop) < 0)
-                goto out;
-        loop_ready = true;
         struct registry_options ropts = {.config = &s.config};
         r = registry_client_new(&loop, &ropts, &rc);
         if (r < 0) {

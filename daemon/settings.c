@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http.h"
+#include "remote-allowlist.h"
 #include "util.h"
 
 static unsigned print_lines(FILE *diag, char **lines, const char *prefix) {
@@ -14,7 +16,83 @@ static unsigned print_lines(FILE *diag, char **lines, const char *prefix) {
         return n;
 }
 
-int settings_load(const char *config_arg, FILE *diag, struct settings *ret) {
+static bool is_url(const char *source) {
+        return util_startswith(source, "https://") || util_startswith(source, "http://");
+}
+
+struct remote_source {
+        struct settings *settings;
+        FILE *diag;
+        const char *url;
+        int error;
+};
+
+static void on_remote(int error, const char *message, const struct remote_allowlist *result, void *userdata) {
+        struct remote_source *rs = userdata;
+        struct settings *s = rs->settings;
+        if (error < 0) {
+                fprintf(rs->diag, "error: %s\n", message);
+                s->problems++;
+                return;
+        }
+        if (result->note) {
+                fprintf(rs->diag, "warning: %s\n", result->note);
+                s->problems++;
+        }
+        _cleanup_free_ char *why = NULL;
+        rs->error = allowlist_add_text(&s->allowlist, rs->url, result->text, result->len, &why);
+        if (rs->error == -ENOMEM)
+                return;
+        if (rs->error < 0) {
+                fprintf(rs->diag, "error: %s\n", why ? why : rs->url);
+                s->problems++;
+                return;
+        }
+        s->sources_read++;
+}
+
+/* Fetches every URL source at once and waits for all of them: the allow-list is needed whole. */
+static int load_remote_sources(struct settings *s, uv_loop_t *loop, const char *cache_dir, FILE *diag) {
+        size_t n = 0;
+        for (char **src = s->config.allowlist; *src; src++)
+                n += is_url(*src);
+        if (n == 0)
+                return 0;
+        struct http_client *http = NULL;
+        struct http_options opts = {.max_connections = s->config.max_connections};
+        int r = http_client_new(loop, &opts, &http);
+        if (r < 0)
+                return r;
+        struct remote_source *rs = calloc(n, sizeof(struct remote_source));
+        if (!rs) {
+                http_client_free(http);
+                return -ENOMEM;
+        }
+        size_t i = 0;
+        for (char **src = s->config.allowlist; *src; src++) {
+                if (!is_url(*src))
+                        continue;
+                rs[i] = (struct remote_source) {.settings = s, .diag = diag, .url = *src};
+                r = remote_allowlist_fetch(http, *src, cache_dir, on_remote, &rs[i]);
+                if (r < 0) {
+                        fprintf(diag, "error: %s: cannot fetch the allow-list: %s\n", *src, strerror(-r));
+                        s->problems++;
+                }
+                i++;
+        }
+        uv_run(loop, UV_RUN_DEFAULT);
+        http_client_free(http);
+        uv_run(loop, UV_RUN_DEFAULT);
+        r = 0;
+        for (i = 0; i < n; i++)
+                if (rs[i].error == -ENOMEM)
+                        r = -ENOMEM;
+        free(rs);
+        return r;
+}
+
+int settings_load(const char *config_arg, uv_loop_t *loop, const char *cache_dir, FILE *diag,
+                  struct settings *ret) {
         struct settings s = {};
         _cleanup_free_ char *default_path = NULL;
         const char *path = config_arg;
@@ -35,24 +113,19 @@ int settings_load(const char *config_arg, FILE *diag, struct settings *ret) {
                         fprintf(diag, "error: %s: %s\n", path ? path : "defaults", strerror(-r));
                 return r == -ENOMEM ? r : -EINVAL;
         }
+        allowlist_init(&s.allowlist);
         if (path) {
                 s.config_path = strdup(path);
                 if (!s.config_path) {
-                        config_done(&s.config);
+                        settings_done(&s);
                         return -ENOMEM;
                 }
         }
 
-        allowlist_init(&s.allowlist);
-        unsigned readable = 0;
         for (char **src = s.config.allowlist; *src; src++) {
                 _cleanup_free_ char *error = NULL;
-                if (util_startswith(*src, "https://") || util_startswith(*src, "http://")) {
-                        fprintf(diag, "error: %s: allow-list URLs are fetched by the long-running daemon only; "
-                                      "this build reads files\n", *src);
-                        s.problems++;
+                if (is_url(*src))
                         continue;
-                }
                 r = allowlist_add_file(&s.allowlist, *src, &error);
                 if (r == -ENOMEM) {
                         settings_done(&s);
@@ -63,12 +136,17 @@ int settings_load(const char *config_arg, FILE *diag, struct settings *ret) {
                         s.problems++;
                         continue;
                 }
-                readable++;
+                s.sources_read++;
+        }
+        r = load_remote_sources(&s, loop, cache_dir, diag);
+        if (r < 0) {
+                settings_done(&s);
+                return r;
         }
         s.problems += print_lines(diag, s.allowlist.problems, "");
-        if (readable == 0) {
-                fprintf(diag, "error: no allow-list could be read%s%s\n", s.config_path ? "; check \"allowlist\" in " : "",
-                        s.config_path ? s.config_path : "");
+        if (s.sources_read == 0 && s.config.allowlist[0]) {
+                fprintf(diag, "error: no allow-list could be read%s%s\n",
+                        s.config_path ? "; check \"allowlist\" in " : "", s.config_path ? s.config_path : "");
                 settings_done(&s);
                 return -EINVAL;
         }

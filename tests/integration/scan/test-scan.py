@@ -10,15 +10,17 @@ and state directory and compares whole CONTRACT §4 records. Every run also chec
 report's `requests` equals what the registry's own access log and the token server saw.
 """
 
+import http.server
 import inspect
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
-import sqlite3
 import tempfile
+import threading
 import time
 import unittest
 
@@ -678,6 +680,73 @@ class Economy(ScanCase):
                                           for k, v in first.records.items()})
         self.assertEqual(second.doc["scan"]["updates"], 1)
         self.assertEqual(second.doc["scan"]["errors"], 1)
+
+
+class RemoteAllowlist(ScanCase):
+    """An allow-list at a URL: fetched, cached in the state, re-fetched conditionally, used offline."""
+
+    def serve(self, body):
+        served = {"body": body, "etag": '"v1"', "requests": []}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                served["requests"].append(dict(self.headers))
+                if self.headers.get("If-None-Match") == served["etag"]:
+                    self.send_response(304)
+                    self.send_header("ETag", served["etag"])
+                    self.end_headers()
+                    return
+                data = served["body"].encode()
+                self.send_response(200)
+                self.send_header("ETag", served["etag"])
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.addCleanup(server.server_close)
+        self.addCleanup(server.shutdown)
+        return server, served, "http://127.0.0.1:%d/extensions.txt" % server.server_address[1]
+
+    def test_url_source(self):
+        good = "%s/api/exact-ok" % REG
+        server, served, url = self.serve("# remote\n%s\nthis is not a reference!\n" % good)
+        files = self.files([], config={"allowlist": [url]})
+
+        first = self.scan(files=files)
+        self.assertEqual(list(first.records), [good])
+        self.assertIn("%s:3: invalid reference" % url, first.stderr)
+        self.assertNotIn("If-None-Match", served["requests"][0])
+
+        # Unchanged: a conditional request answered 304, the cached copy used.
+        second = self.scan(files=files, state=first.state)
+        self.assertEqual(served["requests"][1].get("If-None-Match"), '"v1"')
+        self.assertEqual(list(second.records), [good])
+
+        # Changed upstream: the new list replaces the cached one.
+        served["etag"] = '"v2"'
+        served["body"] = "%s\n%s/api/comma\n" % (good, REG)
+        third = self.scan(files=files, state=first.state)
+        self.assertEqual(list(third.records), [good, "%s/api/comma" % REG])
+
+        # The server is gone: the last copy is used, and the warning names the URL.
+        server.shutdown()
+        server.server_close()
+        fourth = self.scan(files=files, state=first.state)
+        self.assertEqual(list(fourth.records), [good, "%s/api/comma" % REG])
+        self.assertIn("warning: %s: cannot fetch the allow-list" % url, fourth.stderr)
+        self.assertIn("using the copy fetched before", fourth.stderr)
+
+        # No cache (a new state directory) and no server: a clear error, exit 1.
+        fifth = self.run_exe(["--once", "--json", "--config", files["config"], "--state-dir", new_dir("state")],
+                             files["dir"])
+        self.assertEqual(fifth.exit, 1)
+        self.assertIn("error: %s: cannot fetch the allow-list" % url, fifth.stderr)
+        self.assertIn("no allow-list could be read", fifth.stderr)
 
 
 def main():
