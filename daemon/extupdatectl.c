@@ -4,11 +4,9 @@
 #include <stdlib.h>
 
 #include "ctl-semver.h"
+#include "ctl-validate.h"
 #include "ctl.h"
 #include "util.h"
-
-/* Linked in when the build has ctl-validate.c; the command says so when it does not. */
-int ctl_validate_main(int argc, char **argv, const struct ctl_options *opts) __attribute__((weak));
 
 static void help(void) {
         printf("Usage: extupdatectl [OPTIONS] COMMAND [ARGS...]\n"
@@ -49,14 +47,6 @@ static int daemon_command(int argc, char **argv, const struct ctl_options *opts)
         return 1;
 }
 
-static int validate_command(int argc, char **argv, const struct ctl_options *opts) {
-        if (!ctl_validate_main) {
-                fprintf(stderr, "extupdatectl validate: not part of this build.\n");
-                return 1;
-        }
-        return ctl_validate_main(argc, argv, opts);
-}
-
 int main(int argc, char **argv) {
         static const struct {
                 const char *name;
@@ -66,7 +56,7 @@ int main(int argc, char **argv) {
                 { "updates", daemon_command },  { "show", daemon_command },
                 { "scan", daemon_command },     { "events", daemon_command },
                 { "installed", daemon_command }, { "semver", ctl_semver_main },
-                { "validate", validate_command },
+                { "validate", ctl_validate_main },
         };
         enum { OPT_SOCKET = 0x100, OPT_JSON, OPT_VERSION, OPT_HELP };
         static const struct option options[] = {
