@@ -52,6 +52,7 @@ struct transfer {
         char *url;
         struct curl_slist *header_list;
         bool head;
+        bool post;
         bool follow;
         bool no_retry;
         size_t max_body;
@@ -633,6 +634,11 @@ static int transfer_setup(struct transfer *t, const struct http_request *req) {
         SET(CURLOPT_USERAGENT, c->user_agent);
         SET(CURLOPT_HTTPHEADER, t->header_list);
         SET(CURLOPT_NOBODY, t->head ? 1L : 0L);
+        if (t->post) {
+                /* Copied into the handle, so a retry sends it again after req is gone. */
+                SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
+                SET(CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "");
+        }
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, t);
         SET(CURLOPT_HEADERFUNCTION, on_header);
@@ -668,18 +674,22 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
         if (c->dead)
                 return -ECANCELED;
 
-        bool head = false;
+        bool head = false, post = false;
         if (req->method && !streq(req->method, "GET")) {
-                if (!streq(req->method, "HEAD"))
+                head = streq(req->method, "HEAD");
+                post = streq(req->method, "POST");
+                if (!head && !post)
                         return -EINVAL;
-                head = true;
         }
+        if (!post && req->body)
+                return -EINVAL;
 
         struct transfer *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
         t->client = c;
         t->head = head;
+        t->post = post;
         t->follow = req->follow_redirects;
         t->no_retry = req->no_retry;
         /* Clamped so the buffer arithmetic (max_body + 1 for the NUL) cannot wrap. */

@@ -27,13 +27,16 @@ struct http_options {
 };
 
 struct http_request {
-        const char *method;          /* "GET" (default when NULL) or "HEAD" */
+        const char *method;          /* "GET" (default when NULL), "HEAD" or "POST" */
         const char *url;
         const char *const *headers;  /* NULL-terminated "Name: value" lines, or NULL */
         size_t max_body;             /* larger bodies fail with -EFBIG; 0 = 4 MiB */
         bool follow_redirects;       /* same-scheme-or-upgrade redirects, at most 5; never sends
                                         the request's Authorization header to another host */
         bool no_retry;               /* one attempt only */
+        const char *body;            /* POST only: the request body (copied), sent as
+                                        application/x-www-form-urlencoded unless a header says otherwise */
+        size_t body_len;
 };
 
 struct http_response {
