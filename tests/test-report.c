@@ -5,18 +5,7 @@
 
 #include "report.h"
 #include "util.h"
-
-static unsigned passed, failed;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                if (cond)                                                                          \
-                        passed++;                                                                  \
-                else {                                                                             \
-                        failed++;                                                                  \
-                        fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);           \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 static const char *const record_keys[] = {
         "repository", "title", "vendor", "description", "pinned", "installed", "latest", "latest_compatible",
@@ -100,6 +89,5 @@ int main(void) {
         test_record();
         test_once_document();
         test_table();
-        printf("%u passed, %u failed\n", passed, failed);
-        return failed ? 1 : 0;
+        return check_summary("test-report");
 }

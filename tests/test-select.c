@@ -6,19 +6,7 @@
 
 #include "select.h"
 #include "util.h"
-
-static unsigned passed, failed;
-
-#define CHECK(cond, fmt, ...)                                                                      \
-        do {                                                                                       \
-                if (cond)                                                                          \
-                        passed++;                                                                  \
-                else {                                                                             \
-                        failed++;                                                                  \
-                        fprintf(stderr, "%s:%d: FAIL %s: " fmt "\n", __FILE__, __LINE__, #cond,    \
-                                __VA_ARGS__);                                                      \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 /* The plan as one line: tags newest first, "<" after a candidate marked below_installed, "?" after
  * one that is not a version, and "(missing)" when a pinned tag is absent. */
@@ -49,21 +37,15 @@ static void check_plan_at(const char *file, int line, char *const *tags, const c
         struct select_plan p = {};
         int r = select_plan_build(tags, pinned, installed, include_prerelease, &p);
         if (r < 0) {
-                failed++;
-                fprintf(stderr, "%s:%d: FAIL select_plan_build: %s\n", file, line, strerror(-r));
+                check_at(false, file, line, "select_plan_build: %s", strerror(-r));
                 return;
         }
         _cleanup_free_ char *got = render(&p);
-        if (streq(got, want))
-                passed++;
-        else {
-                failed++;
-                fprintf(stderr, "%s:%d: FAIL plan(pinned=%s, installed=%s, prerelease=%d)\n   got: \"%s\"\n  want: \"%s\"\n",
-                        file, line, pinned ? pinned : "NULL", installed ? installed : "NULL", include_prerelease, got,
-                        want);
-        }
+        check_at(streq(got, want), file, line,
+                 "plan(pinned=%s, installed=%s, prerelease=%d)\n   got: \"%s\"\n  want: \"%s\"",
+                 pinned ? pinned : "NULL", installed ? installed : "NULL", include_prerelease, got, want);
         select_plan_done(&p);
-        CHECK(p.n == 0 && !p.candidates, "plan_done leaves n=%zu", p.n);
+        CHECK_MSG(p.n == 0 && !p.candidates, "plan_done leaves n=%zu", p.n);
 }
 
 #define check_plan(...) check_plan_at(__FILE__, __LINE__, __VA_ARGS__)
@@ -149,10 +131,10 @@ static void test_pinned(void) {
         check_plan(tags, "1.5.0", "1.2.0", false, "1.5.0");
 
         struct select_plan p = {};
-        CHECK(select_plan_build(tags, "1.5.0", NULL, false, &p) == 0, "%s", "build");
-        CHECK(p.n == 1 && p.candidates[0].is_version && p.candidates[0].version.major == 1 &&
-                      p.candidates[0].version.minor == 5 && !p.pinned_missing,
-              "n=%zu", p.n);
+        CHECK_MSG(select_plan_build(tags, "1.5.0", NULL, false, &p) == 0, "%s", "build");
+        CHECK_MSG(p.n == 1 && p.candidates[0].is_version && p.candidates[0].version.major == 1 &&
+                          p.candidates[0].version.minor == 5 && !p.pinned_missing,
+                  "n=%zu", p.n);
         select_plan_done(&p);
         select_plan_done(NULL);
 }
@@ -178,8 +160,8 @@ static void test_many(void) {
                         abort();
         }
         struct select_plan p = {};
-        CHECK(select_plan_build(tags, NULL, "1.7.3", false, &p) == 0, "%s", "build");
-        CHECK(p.n == N, "n=%zu", p.n);
+        CHECK_MSG(select_plan_build(tags, NULL, "1.7.3", false, &p) == 0, "%s", "build");
+        CHECK_MSG(p.n == N, "n=%zu", p.n);
         bool sorted = true, marks = true;
         for (size_t i = 0; i < p.n; i++) {
                 unsigned k = N - 1 - (unsigned) i;
@@ -193,8 +175,8 @@ static void test_many(void) {
                 if (p.candidates[i].below_installed != (k < 73))
                         marks = false;
         }
-        CHECK(sorted, "%s", "150 tags in descending order");
-        CHECK(marks, "%s", "below_installed exactly for those under 1.7.3");
+        CHECK_MSG(sorted, "%s", "150 tags in descending order");
+        CHECK_MSG(marks, "%s", "below_installed exactly for those under 1.7.3");
         select_plan_done(&p);
         for (unsigned i = 0; i < N; i++)
                 free(tags[i]);
@@ -202,13 +184,8 @@ static void test_many(void) {
 
 static void check_update_at(int line, const char *installed, const char *candidate, bool want) {
         bool got = select_is_update(installed, candidate);
-        if (got == want)
-                passed++;
-        else {
-                failed++;
-                fprintf(stderr, "%s:%d: FAIL select_is_update(%s, %s) = %d, want %d\n", __FILE__, line,
-                        installed ? installed : "NULL", candidate ? candidate : "NULL", got, want);
-        }
+        check_at(got == want, __FILE__, line, "select_is_update(%s, %s) = %d, want %d",
+                 installed ? installed : "NULL", candidate ? candidate : "NULL", got, want);
 }
 
 #define check_update(...) check_update_at(__LINE__, __VA_ARGS__)
@@ -244,6 +221,5 @@ int main(void) {
         test_below_installed();
         test_many();
         test_is_update();
-        printf("test-select: %u passed, %u failed\n", passed, failed);
-        return failed ? 1 : 0;
+        return check_summary("test-select");
 }

@@ -7,31 +7,21 @@
 
 #include "semver.h"
 #include "util.h"
+#include "check.h"
 
-static unsigned total_pass, total_fail, total_skip;
-
-/* Counts for the file being checked; a failure prints what was expected and what we got. */
-static unsigned pass, fail, skip;
-
-#define CHECK(cond, fmt, ...)                                                                      \
-        do {                                                                                       \
-                if (cond)                                                                          \
-                        pass++;                                                                    \
-                else {                                                                             \
-                        fail++;                                                                    \
-                        fprintf(stderr, "%s:%d: FAIL " fmt "\n", __FILE__, __LINE__, __VA_ARGS__); \
-                }                                                                                  \
-        } while (0)
+/* Where the program's counts stood when the file being checked began, and what it skipped. */
+static unsigned file_passed, file_failed, skip, total_skip;
 
 static void begin_file(void) {
-        pass = fail = skip = 0;
+        file_passed = check_passed;
+        file_failed = check_failed;
+        skip = 0;
 }
 
 static void end_file(const char *name, const char *skip_reason) {
-        printf("%-40s %3u passed, %u failed, %u skipped%s%s\n", name, pass, fail, skip,
-               skip && skip_reason ? ": " : "", skip && skip_reason ? skip_reason : "");
-        total_pass += pass;
-        total_fail += fail;
+        printf("%-40s %3u passed, %u failed, %u skipped%s%s\n", name, check_passed - file_passed,
+               check_failed - file_failed, skip, skip && skip_reason ? ": " : "",
+               skip && skip_reason ? skip_reason : "");
         total_skip += skip;
 }
 
@@ -41,15 +31,12 @@ static cJSON *load(const char *dir, const char *name) {
         size_t len;
 
         if (!path || util_read_file(path, 16 << 20, &text, &len) < 0) {
-                fprintf(stderr, "%s: cannot read\n", path ? path : name);
-                fail++;
+                check_at(false, __FILE__, __LINE__, "%s: cannot read", path ? path : name);
                 return NULL;
         }
         cJSON *j = cJSON_Parse(text);
-        if (!j) {
-                fprintf(stderr, "%s: not JSON\n", path);
-                fail++;
-        }
+        if (!j)
+                check_at(false, __FILE__, __LINE__, "%s: not JSON", path);
         return j;
 }
 
@@ -122,7 +109,7 @@ static void check_valid_versions(const char *dir) {
                 struct semver v;
                 int r = semver_parse(s, SEMVER_PARSE_NODE, &v);
                 if (r < 0) {
-                        CHECK(false, "valid(\"%s\") refused: %d", s, r);
+                        CHECK_MSG(false, "valid(\"%s\") refused: %d", s, r);
                         continue;
                 }
                 bool ok = number_matches(cJSON_GetObjectItemCaseSensitive(c, "major"), v.major) &&
@@ -131,7 +118,7 @@ static void check_valid_versions(const char *dir) {
                           identifiers_match(cJSON_GetObjectItemCaseSensitive(c, "prerelease"),
                                             v.prerelease) &&
                           build_matches(cJSON_GetObjectItemCaseSensitive(c, "build"), v.build);
-                CHECK(ok, "\"%s\": parts differ", s);
+                CHECK_MSG(ok, "\"%s\": parts differ", s);
                 semver_done(&v);
         }
         cJSON_Delete(j);
@@ -151,7 +138,7 @@ static void check_invalid_versions(const char *dir) {
                 /* Strict mode accepts a subset of loose mode: junk even to loose is junk to us. */
                 struct semver v;
                 int r = semver_parse(s, SEMVER_PARSE_NODE, &v);
-                CHECK(r == -EINVAL, "valid(\"%.40s\") accepted (%s)", s, str(c, "reason"));
+                CHECK_MSG(r == -EINVAL, "valid(\"%.40s\") accepted (%s)", s, str(c, "reason"));
                 if (r == 0)
                         semver_done(&v);
         }
@@ -186,14 +173,14 @@ static void check_comparisons(const char *dir) {
                         if (option(c, "loose"))
                                 skip++;
                         else
-                                CHECK(false, "\"%s\" or \"%s\" refused", g, l);
+                                CHECK_MSG(false, "\"%s\" or \"%s\" refused", g, l);
                         continue;
                 }
                 compare_strict(l, g, &lg);
                 compare_strict(g, g, &gg);
                 compare_strict(l, l, &ll);
-                CHECK(gl == 1 && lg == -1 && gg == 0 && ll == 0,
-                      "compare(\"%s\", \"%s\") = %d, reverse %d, self %d %d", g, l, gl, lg, gg, ll);
+                CHECK_MSG(gl == 1 && lg == -1 && gg == 0 && ll == 0,
+                          "compare(\"%s\", \"%s\") = %d, reverse %d, self %d %d", g, l, gl, lg, gg, ll);
         }
         cJSON_Delete(j);
         end_file("node-semver/comparisons.json", "need node-semver's loose option");
@@ -211,11 +198,11 @@ static void check_equality(const char *dir) {
                         if (option(c, "loose"))
                                 skip++;
                         else
-                                CHECK(false, "\"%s\" or \"%s\" refused", a, b);
+                                CHECK_MSG(false, "\"%s\" or \"%s\" refused", a, b);
                         continue;
                 }
                 compare_strict(b, a, &ba);
-                CHECK(ab == 0 && ba == 0, "compare(\"%s\", \"%s\") = %d, reverse %d", a, b, ab, ba);
+                CHECK_MSG(ab == 0 && ba == 0, "compare(\"%s\", \"%s\") = %d, reverse %d", a, b, ab, ba);
         }
         cJSON_Delete(j);
         end_file("node-semver/equality.json", "need node-semver's loose option");
@@ -234,8 +221,8 @@ static void check_satisfies(const char *dir, const char *name, bool expected) {
                 bool incpr = option(c, "includePrerelease");
                 /* node-semver answers false for an invalid range or version; we say -EINVAL. */
                 int r = semver_satisfies(version, range, incpr);
-                CHECK((r == 1) == expected, "satisfies(\"%s\", \"%s\"%s) = %d, want %s", version,
-                      range, incpr ? ", includePrerelease" : "", r, expected ? "true" : "false");
+                CHECK_MSG((r == 1) == expected, "satisfies(\"%s\", \"%s\"%s) = %d, want %s", version,
+                          range, incpr ? ", includePrerelease" : "", r, expected ? "true" : "false");
         }
         cJSON_Delete(j);
         end_file(name, "need node-semver's loose option, or the version is not a string");
@@ -257,9 +244,9 @@ static void check_range_parse(const char *dir) {
                 int k = semver_range_parse(range, flags, &r);
                 if (k == 0)
                         k = semver_range_format(r, &got);
-                CHECK(expected ? (k == 0 && streq(got, expected)) : k == -EINVAL,
-                      "validRange(\"%.60s\"%s) = %s, want %s", range, flags ? ", includePrerelease" : "",
-                      k == 0 ? got : "null", expected ? expected : "null");
+                CHECK_MSG(expected ? (k == 0 && streq(got, expected)) : k == -EINVAL,
+                          "validRange(\"%.60s\"%s) = %s, want %s", range, flags ? ", includePrerelease" : "",
+                          k == 0 ? got : "null", expected ? expected : "null");
         }
         cJSON_Delete(j);
         end_file("node-semver/range-parse.json", "need node-semver's loose option");
@@ -273,15 +260,15 @@ static void check_precedence(const char *dir) {
                 const char *l = str(c, "lesser"), *g = str(c, "greater");
                 int lg = 2, gl = 2;
                 bool ok = compare_strict(l, g, &lg) && compare_strict(g, l, &gl);
-                CHECK(ok && lg == -1 && gl == 1, "\"%s\" < \"%s\": compare = %d, reverse %d", l, g,
-                      lg, gl);
+                CHECK_MSG(ok && lg == -1 && gl == 1, "\"%s\" < \"%s\": compare = %d, reverse %d", l, g,
+                          lg, gl);
         }
         cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "equal_precedence")) {
                 const char *a = str(c, "a"), *b = str(c, "b");
                 int ab = 2, ba = 2;
                 bool ok = compare_strict(a, b, &ab) && compare_strict(b, a, &ba);
-                CHECK(ok && ab == 0 && ba == 0, "\"%s\" = \"%s\": compare = %d, reverse %d", a, b, ab,
-                      ba);
+                CHECK_MSG(ok && ab == 0 && ba == 0, "\"%s\" = \"%s\": compare = %d, reverse %d", a, b, ab,
+                          ba);
         }
         cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(j, "chains")) {
                 /* Sorting a chain's reversal must give the chain back. */
@@ -301,7 +288,7 @@ static void check_precedence(const char *dir) {
                 bool ok = true;
                 for (int i = 0; i < n; i++)
                         ok = ok && streq(sorted[i], cJSON_GetArrayItem(chain, i)->valuestring);
-                CHECK(ok, "chain %s does not sort back", str(c, "text"));
+                CHECK_MSG(ok, "chain %s does not sort back", str(c, "text"));
         }
         cJSON_Delete(j);
         end_file("semver-spec/precedence-examples.json", NULL);
@@ -336,8 +323,8 @@ static void check_spec_versions(const char *dir, const char *name) {
                 struct semver v;
                 int r = semver_parse(s, 0, &v);
                 if (r < 0 || !want) {
-                        CHECK((r == 0) == want, "\"%.60s\": parse = %d, want %s", s, r,
-                              want ? "valid" : "invalid");
+                        CHECK_MSG((r == 0) == want, "\"%.60s\": parse = %d, want %s", s, r,
+                                  want ? "valid" : "invalid");
                         if (r == 0)
                                 semver_done(&v);
                         continue;
@@ -351,7 +338,7 @@ static void check_spec_versions(const char *dir, const char *name) {
                      identifiers_match(cJSON_GetObjectItemCaseSensitive(parts, "prerelease"),
                                        v.prerelease) &&
                      build_matches(cJSON_GetObjectItemCaseSensitive(parts, "build"), v.build);
-                CHECK(ok, "\"%s\": parts differ", s);
+                CHECK_MSG(ok, "\"%s\": parts differ", s);
                 semver_done(&v);
         }
         cJSON_Delete(j);
@@ -386,6 +373,6 @@ int main(void) {
         check_spec_versions(dir, "semver-spec/spec-example-versions.json");
         check_spec_versions(dir, "semver-spec/regex101-valid-invalid.json");
 
-        printf("%u passed, %u failed, %u skipped\n", total_pass, total_fail, total_skip);
-        return total_fail == 0 ? 0 : 1;
+        printf("test-semver-conformance: %u skipped\n", total_skip);
+        return check_summary("test-semver-conformance");
 }

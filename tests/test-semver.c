@@ -5,19 +5,7 @@
 
 #include "semver.h"
 #include "util.h"
-
-static unsigned passed, failed;
-
-#define CHECK(cond, fmt, ...)                                                                      \
-        do {                                                                                       \
-                if (cond)                                                                          \
-                        passed++;                                                                  \
-                else {                                                                             \
-                        failed++;                                                                  \
-                        fprintf(stderr, "%s:%d: FAIL %s: " fmt "\n", __FILE__, __LINE__, #cond,    \
-                                __VA_ARGS__);                                                      \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 /* Parses s and renders it back without build metadata; NULL when it is not a version. */
 static char *canonical(const char *s, unsigned flags) {
@@ -33,28 +21,28 @@ static char *canonical(const char *s, unsigned flags) {
 
 static void check_version(const char *s, unsigned flags, const char *want) {
         _cleanup_free_ char *got = canonical(s, flags);
-        CHECK(streq_ptr(got, want), "parse(\"%.70s\", %u) = %s, want %s", s, flags,
-              got ? got : "invalid", want ? want : "invalid");
+        CHECK_MSG(streq_ptr(got, want), "parse(\"%.70s\", %u) = %s, want %s", s, flags,
+                  got ? got : "invalid", want ? want : "invalid");
 }
 
 static void test_parse(void) {
         struct semver v;
 
-        CHECK(semver_parse("1.2.3-alpha.10+build.7", 0, &v) == 0, "%s", "parts");
-        CHECK(v.major == 1 && v.minor == 2 && v.patch == 3, "%" PRIu64 ".%" PRIu64 ".%" PRIu64,
-              v.major, v.minor, v.patch);
-        CHECK(util_strv_length(v.prerelease) == 2 && streq(v.prerelease[0], "alpha") &&
-                      streq(v.prerelease[1], "10"),
-              "prerelease has %zu ids", util_strv_length(v.prerelease));
-        CHECK(streq_ptr(v.build, "build.7"), "build %s", v.build ? v.build : "(null)");
-        CHECK(semver_is_prerelease(&v), "%s", "is a pre-release");
+        CHECK_MSG(semver_parse("1.2.3-alpha.10+build.7", 0, &v) == 0, "%s", "parts");
+        CHECK_MSG(v.major == 1 && v.minor == 2 && v.patch == 3, "%" PRIu64 ".%" PRIu64 ".%" PRIu64,
+                  v.major, v.minor, v.patch);
+        CHECK_MSG(util_strv_length(v.prerelease) == 2 && streq(v.prerelease[0], "alpha") &&
+                          streq(v.prerelease[1], "10"),
+                  "prerelease has %zu ids", util_strv_length(v.prerelease));
+        CHECK_MSG(streq_ptr(v.build, "build.7"), "build %s", v.build ? v.build : "(null)");
+        CHECK_MSG(semver_is_prerelease(&v), "%s", "is a pre-release");
         _cleanup_free_ char *full = NULL;
-        CHECK(semver_format(&v, true, &full) == 0 && streq(full, "1.2.3-alpha.10+build.7"), "%s",
-              full ? full : "(null)");
+        CHECK_MSG(semver_format(&v, true, &full) == 0 && streq(full, "1.2.3-alpha.10+build.7"), "%s",
+                  full ? full : "(null)");
         semver_done(&v);
 
-        CHECK(semver_parse("1.2.3", 0, &v) == 0 && !semver_is_prerelease(&v) && !v.build, "%s",
-              "release");
+        CHECK_MSG(semver_parse("1.2.3", 0, &v) == 0 && !semver_is_prerelease(&v) && !v.build, "%s",
+                  "release");
         semver_done(&v);
 
         check_version("0.0.0", 0, "0.0.0");
@@ -102,20 +90,20 @@ static void test_parse(void) {
         memcpy(s, "1.0.0-", 6);
         s[256] = '\0';
         _cleanup_free_ char *exact = canonical(s, 0);
-        CHECK(exact && strlen(exact) == 256, "%s", "256 characters are a version");
+        CHECK_MSG(exact && strlen(exact) == 256, "%s", "256 characters are a version");
         s[256] = 'a';
         s[257] = '\0';
         check_version(s, 0, NULL);
         memset(s, ' ', 10);
         memcpy(s + 10, "1.0.0-", 6);
         s[256] = '\0';
-        CHECK(semver_parse(s, SEMVER_PARSE_NODE, &v) == 0, "%s", "256 with leading spaces");
+        CHECK_MSG(semver_parse(s, SEMVER_PARSE_NODE, &v) == 0, "%s", "256 with leading spaces");
         semver_done(&v);
         s[256] = ' ';
         s[257] = '\0';
-        CHECK(semver_parse(s, SEMVER_PARSE_NODE, &v) == -EINVAL, "%s",
-              "257 with the whitespace that trimming would drop");
-        CHECK(semver_parse(NULL, 0, &v) == -EINVAL, "%s", "NULL");
+        CHECK_MSG(semver_parse(s, SEMVER_PARSE_NODE, &v) == -EINVAL, "%s",
+                  "257 with the whitespace that trimming would drop");
+        CHECK_MSG(semver_parse(NULL, 0, &v) == -EINVAL, "%s", "NULL");
 }
 
 static int cmp(const char *a, const char *b) {
@@ -144,13 +132,13 @@ static void test_compare(void) {
         for (size_t i = 0; i < ELEMENTSOF(order); i++)
                 for (size_t k = 0; k < ELEMENTSOF(order); k++) {
                         int want = i < k ? -1 : i > k ? 1 : 0, got = cmp(order[i], order[k]);
-                        CHECK(got == want, "compare(%s, %s) = %d, want %d", order[i], order[k], got,
-                              want);
+                        CHECK_MSG(got == want, "compare(%s, %s) = %d, want %d", order[i], order[k], got,
+                                  want);
                 }
 
-        CHECK(cmp("1.0.0+a", "1.0.0+b") == 0, "%s", "build ignored");
-        CHECK(cmp("1.0.0-rc.1+a", "1.0.0-rc.1") == 0, "%s", "build ignored after pre-release");
-        CHECK(cmp("v1.2.3", "1.2.3") == 0, "%s", "v ignored");
+        CHECK_MSG(cmp("1.0.0+a", "1.0.0+b") == 0, "%s", "build ignored");
+        CHECK_MSG(cmp("1.0.0-rc.1+a", "1.0.0-rc.1") == 0, "%s", "build ignored after pre-release");
+        CHECK_MSG(cmp("v1.2.3", "1.2.3") == 0, "%s", "v ignored");
 
         /* The tag-sorting order: non-versions first, bytewise; ties broken bytewise. */
         static const char *const tags[] = { "latest", "stable", "0.9.0", "1.0.0-rc.1", "1.0.0",
@@ -159,8 +147,8 @@ static void test_compare(void) {
                 for (size_t k = 0; k < ELEMENTSOF(tags); k++) {
                         int got = semver_compare_strings(tags[i], tags[k]);
                         int want = i < k ? -1 : i > k ? 1 : 0;
-                        CHECK((got > 0) - (got < 0) == want, "compare_strings(%s, %s) = %d", tags[i],
-                              tags[k], got);
+                        CHECK_MSG((got > 0) - (got < 0) == want, "compare_strings(%s, %s) = %d", tags[i],
+                                  tags[k], got);
                 }
 }
 
@@ -169,9 +157,9 @@ static void check_range(const char *range, unsigned flags, const char *want) {
         _cleanup_free_ char *got = NULL;
         int k = semver_range_parse(range, flags, &r);
         if (k == 0)
-                CHECK(semver_range_format(r, &got) == 0, "%s", range);
-        CHECK(want ? streq_ptr(got, want) : k == -EINVAL, "range(\"%.70s\"%s) = %s, want %s", range,
-              flags ? ", include-prerelease" : "", got ? got : "invalid", want ? want : "invalid");
+                CHECK_MSG(semver_range_format(r, &got) == 0, "%s", range);
+        CHECK_MSG(want ? streq_ptr(got, want) : k == -EINVAL, "range(\"%.70s\"%s) = %s, want %s", range,
+                  flags ? ", include-prerelease" : "", got ? got : "invalid", want ? want : "invalid");
 }
 
 static void test_range_forms(void) {
@@ -303,7 +291,7 @@ static void test_range_forms(void) {
 
         /* node-semver has no limit on range length; we stop at SEMVER_RANGE_MAX_LENGTH. */
         char *longest = malloc(SEMVER_RANGE_MAX_LENGTH + 2);
-        CHECK(longest != NULL, "%s", "allocation");
+        CHECK_MSG(longest != NULL, "%s", "allocation");
         if (!longest)
                 return;
         memset(longest, ' ', SEMVER_RANGE_MAX_LENGTH + 1);
@@ -318,8 +306,8 @@ static void test_range_forms(void) {
 
 static void check_satisfies(const char *version, const char *range, bool incpr, int want) {
         int got = semver_satisfies(version, range, incpr);
-        CHECK(got == want, "satisfies(%s, \"%s\"%s) = %d, want %d", version, range,
-              incpr ? ", include-prerelease" : "", got, want);
+        CHECK_MSG(got == want, "satisfies(%s, \"%s\"%s) = %d, want %d", version, range,
+                  incpr ? ", include-prerelease" : "", got, want);
 }
 
 static void test_satisfies(void) {
@@ -389,7 +377,7 @@ static void test_satisfies(void) {
 
         /* One parsed range tested against many versions. */
         _cleanup_(semver_range_freep) struct semver_range *r = NULL;
-        CHECK(semver_range_parse("~1.2 || >=2.1.0-beta <2.1.0", 0, &r) == 0, "%s", "parse");
+        CHECK_MSG(semver_range_parse("~1.2 || >=2.1.0-beta <2.1.0", 0, &r) == 0, "%s", "parse");
         static const struct {
                 const char *v;
                 bool want;
@@ -400,9 +388,9 @@ static void test_satisfies(void) {
         };
         for (size_t i = 0; r && i < ELEMENTSOF(tests); i++) {
                 struct semver v;
-                CHECK(semver_parse(tests[i].v, 0, &v) == 0, "%s", tests[i].v);
+                CHECK_MSG(semver_parse(tests[i].v, 0, &v) == 0, "%s", tests[i].v);
                 bool got = semver_range_test(r, &v);
-                CHECK(got == tests[i].want, "%s: %d", tests[i].v, got);
+                CHECK_MSG(got == tests[i].want, "%s: %d", tests[i].v, got);
                 semver_done(&v);
         }
 }
@@ -412,6 +400,5 @@ int main(void) {
         test_compare();
         test_range_forms();
         test_satisfies();
-        printf("%u passed, %u failed\n", passed, failed);
-        return failed == 0 ? 0 : 1;
+        return check_summary("test-semver");
 }

@@ -5,18 +5,7 @@
 #include <unistd.h>
 
 #include "util.h"
-
-static unsigned passed, failed;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                if (cond)                                                                          \
-                        passed++;                                                                  \
-                else {                                                                             \
-                        failed++;                                                                  \
-                        fprintf(stderr, "%s:%d: FAIL %s\n", __FILE__, __LINE__, #cond);           \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 static void test_strings(void) {
         CHECK(streq(util_startswith("sha256:abc", "sha256:"), "abc"));
@@ -72,6 +61,5 @@ int main(void) {
         test_time();
         test_read_file();
         test_sha256();
-        printf("%u passed, %u failed\n", passed, failed);
-        return failed ? 1 : 0;
+        return check_summary("test-util");
 }
