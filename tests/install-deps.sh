@@ -5,7 +5,7 @@ packages=(
   meson ninja-build pkg-config gcc clang libclang-rt-14-dev
   libcurl4-openssl-dev libcjson-dev libuv1-dev libsqlite3-dev sqlite3 libsystemd-dev
   libmicrohttpd-dev libssl-dev systemd dbus
-  docker-registry skopeo python3 python3-cryptography openssl jq procps nghttp2-server
+  docker-registry skopeo python3 python3-cryptography openssl jq procps nghttp2-server time
 )
 missing=()
 for p in "${packages[@]}"; do
