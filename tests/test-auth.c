@@ -5,39 +5,7 @@
 
 #include "auth.h"
 #include "util.h"
-
-static unsigned checks, failures;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                checks++;                                                                          \
-                if (_a != _b) {                                                                    \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s = %lld, expected %lld\n", __FILE__, __LINE__, #a, _a, _b); \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                checks++;                                                                          \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s = %s%s%s, expected %s%s%s\n", __FILE__, __LINE__, #a, \
-                                _a ? "\"" : "", _a ? _a : "NULL", _a ? "\"" : "", _b ? "\"" : "",  \
-                                _b ? _b : "NULL", _b ? "\"" : "");                                 \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 struct parsed {
         struct auth_challenge *c;
@@ -592,6 +560,5 @@ int main(void) {
         test_realm();
         test_fetch_refusals();
         test_credentials_and_basic();
-        printf("test-auth: %u checks, %u failed\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_summary("test-auth");
 }

@@ -9,39 +9,7 @@
 
 #include "config.h"
 #include "util.h"
-
-static unsigned n_checks, n_failed;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                n_checks++;                                                                        \
-                if (!(cond)) {                                                                     \
-                        n_failed++;                                                                \
-                        fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                n_checks++;                                                                        \
-                if (_a != _b) {                                                                    \
-                        n_failed++;                                                                \
-                        fprintf(stderr, "%s:%d: %s is %lld, expected %lld\n", __FILE__, __LINE__, #a, \
-                                _a, _b);                                                           \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                n_checks++;                                                                        \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        n_failed++;                                                                \
-                        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, \
-                                #a, _a ? _a : "(null)", _b ? _b : "(null)");                       \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 /* The result of loading one text as "config.json". */
 struct load {
@@ -76,12 +44,10 @@ static void dump(const char *what, char **l) {
 /* Expects the text to load, with exactly the given warning (or none, when NULL). */
 static void expect_ok(int line, const char *text, const char *warning) {
         struct load l = load(text);
-        n_checks++;
-        if (l.r != 0 || (warning ? util_strv_length(l.warnings) != 1 || !streq(l.warnings[0], warning)
-                                 : l.warnings != NULL)) {
-                n_failed++;
-                fprintf(stderr, "%s:%d: %s: expected success%s%s, got %d\n", __FILE__, line, text,
-                        warning ? " with warning " : "", warning ? warning : "", l.r);
+        if (!check_at(l.r == 0 && (warning ? util_strv_length(l.warnings) == 1 && streq(l.warnings[0], warning)
+                                           : l.warnings == NULL),
+                      __FILE__, line, "%s: expected success%s%s, got %d", text, warning ? " with warning " : "",
+                      warning ? warning : "", l.r)) {
                 dump("warning", l.warnings);
                 dump("error", l.errors);
         }
@@ -91,11 +57,9 @@ static void expect_ok(int line, const char *text, const char *warning) {
 /* Expects the text to fail with exactly this one error, and no warning. */
 static void expect_error(int line, const char *text, const char *error) {
         struct load l = load(text);
-        n_checks++;
-        if (l.r != -EINVAL || util_strv_length(l.errors) != 1 || !streq(l.errors[0], error) || l.warnings ||
-            l.c.interval != 12345) {
-                n_failed++;
-                fprintf(stderr, "%s:%d: %s: expected the error %s, got %d\n", __FILE__, line, text, error, l.r);
+        if (!check_at(l.r == -EINVAL && util_strv_length(l.errors) == 1 && streq(l.errors[0], error) && !l.warnings &&
+                              l.c.interval == 12345,
+                      __FILE__, line, "%s: expected the error %s, got %d", text, error, l.r)) {
                 dump("warning", l.warnings);
                 dump("error", l.errors);
         }
@@ -195,12 +159,13 @@ static void test_example_file(void) {
         static const char *const keys[] = { "allowlist", "extension_api_version", "desktop_version",
                                             "platform", "interval", "include_prerelease",
                                             "notifications", "max_connections", "registries" };
+        bool all = true;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (!cJSON_GetObjectItemCaseSensitive(j, keys[i])) {
-                        n_failed++;
+                        all = false;
                         fprintf(stderr, "%s: no key \"%s\"\n", path, keys[i]);
                 }
-        n_checks++;
+        CHECK(all);
         cJSON_Delete(j);
 }
 
@@ -636,12 +601,9 @@ static void expect_endpoint(int line, const struct config *c, const char *host, 
         char *u = NULL;
         bool h = !allow_http;
         int r = config_registry_endpoint(c, host, &u, &h);
-        n_checks++;
-        if (r != 0 || !streq(u, url) || h != allow_http) {
-                n_failed++;
-                fprintf(stderr, "%s:%d: endpoint of %s: got %d %s %s, expected %s %s\n", __FILE__, line, host, r,
-                        u ? u : "(null)", h ? "http" : "no-http", url, allow_http ? "http" : "no-http");
-        }
+        check_at(r == 0 && streq(u, url) && h == allow_http, __FILE__, line,
+                 "endpoint of %s: got %d %s %s, expected %s %s", host, r, u ? u : "(null)", h ? "http" : "no-http",
+                 url, allow_http ? "http" : "no-http");
         free(u);
 }
 
@@ -689,20 +651,10 @@ static void test_loopback(void) {
                                            "[::1]", "[::1]:443", "::ffff:127.0.0.1", "[0:0:0:0:0:0:0:1]:1" };
         static const char *const no[] = { "", "localhost.example.com", "128.0.0.1", "0.0.0.0", "10.0.0.1",
                                           "::", "[::2]:5", "[::1", "example.com:127", "127.0.0.1.nip.io" };
-        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
-                n_checks++;
-                if (!config_host_is_loopback(yes[i])) {
-                        n_failed++;
-                        fprintf(stderr, "%s:%d: %s should be loopback\n", __FILE__, __LINE__, yes[i]);
-                }
-        }
-        for (size_t i = 0; i < ELEMENTSOF(no); i++) {
-                n_checks++;
-                if (config_host_is_loopback(no[i])) {
-                        n_failed++;
-                        fprintf(stderr, "%s:%d: %s should not be loopback\n", __FILE__, __LINE__, no[i]);
-                }
-        }
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+                CHECK_MSG(config_host_is_loopback(yes[i]), "%s should be loopback", yes[i]);
+        for (size_t i = 0; i < ELEMENTSOF(no); i++)
+                CHECK_MSG(!config_host_is_loopback(no[i]), "%s should not be loopback", no[i]);
 }
 
 int main(void) {
@@ -721,6 +673,5 @@ int main(void) {
         test_endpoints();
         test_loopback();
         test_xdg();
-        printf("test-config: %u checks, %u failed\n", n_checks, n_failed);
-        return n_failed ? 1 : 0;
+        return check_summary("test-config");
 }

@@ -7,50 +7,7 @@
 
 #include "credentials.h"
 #include "util.h"
-
-static unsigned checks, failures;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                checks++;                                                                          \
-                if (_a != _b) {                                                                    \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s = %lld, expected %lld\n", __FILE__, __LINE__, #a, _a, _b); \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                checks++;                                                                          \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s = %s%s%s, expected %s%s%s\n", __FILE__, __LINE__, #a, \
-                                _a ? "\"" : "", _a ? _a : "NULL", _a ? "\"" : "", _b ? "\"" : "",  \
-                                _b ? _b : "NULL", _b ? "\"" : "");                                 \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_CONTAINS(hay, needle)                                                                \
-        do {                                                                                       \
-                const char *_h = (hay), *_n = (needle);                                            \
-                checks++;                                                                          \
-                if (!_h || !strstr(_h, _n)) {                                                      \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s = \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, #hay, \
-                                _h ? _h : "(null)", _n);                                           \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 /* Every secret any test puts anywhere; no message may ever contain one. */
 static const char *const secrets[] = {
@@ -66,13 +23,8 @@ static void check_no_secret(const char *message, int line) {
         if (!message)
                 return;
         messages_seen++;
-        for (size_t i = 0; i < ELEMENTSOF(secrets); i++) {
-                checks++;
-                if (strstr(message, secrets[i])) {
-                        failures++;
-                        fprintf(stderr, "%s:%d: message leaks a secret: %s\n", __FILE__, line, message);
-                }
-        }
+        for (size_t i = 0; i < ELEMENTSOF(secrets); i++)
+                check_at(!strstr(message, secrets[i]), __FILE__, line, "message leaks a secret: %s", message);
 }
 
 static void write_file(const char *path, const char *content, mode_t mode) {
@@ -618,7 +570,6 @@ int main(void) {
         if (system(rm) != 0)
                 fprintf(stderr, "could not remove %s\n", tmpdir);
         free(bindir);
-        printf("test-credentials: %u checks, %u failed, %u messages checked for secrets\n", checks, failures,
-               messages_seen);
-        return failures ? 1 : 0;
+        printf("test-credentials: %u messages checked for secrets\n", messages_seen);
+        return check_summary("test-credentials");
 }

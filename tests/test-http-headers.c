@@ -4,30 +4,7 @@
 
 #include "http.h"
 #include "util.h"
-
-static unsigned checks, failures;
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                checks++;                                                                          \
-                if (_a != _b) {                                                                    \
-                        fprintf(stderr, "%s:%d: %s == %s failed (%lld vs %lld)\n", __FILE__, __LINE__, \
-                                #a, #b, _a, _b);                                                   \
-                        failures++;                                                                \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                checks++;                                                                          \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        fprintf(stderr, "%s:%d: %s == %s failed (\"%s\" vs \"%s\")\n", __FILE__,   \
-                                __LINE__, #a, #b, _a ?: "(null)", _b ?: "(null)");                 \
-                        failures++;                                                                \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 /* Sun, 06 Nov 1994 08:49:37 GMT, the example date of RFC 9110. */
 #define EXAMPLE_MS ((int64_t) 784111777 * 1000)
@@ -126,6 +103,5 @@ int main(void) {
         test_retry_after_seconds();
         test_retry_after_dates();
         test_header_lookup();
-        printf("%u checks, %u failed\n", checks, failures);
-        return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_summary("test-http-headers");
 }

@@ -4,39 +4,7 @@
 
 #include "labels.h"
 #include "util.h"
-
-static unsigned n_checks, n_failed;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                n_checks++;                                                                        \
-                if (!(cond)) {                                                                     \
-                        n_failed++;                                                                \
-                        fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                n_checks++;                                                                        \
-                if (_a != _b) {                                                                    \
-                        n_failed++;                                                                \
-                        fprintf(stderr, "%s:%d: %s is %lld, expected %lld\n", __FILE__, __LINE__, #a, \
-                                _a, _b);                                                           \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                n_checks++;                                                                        \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        n_failed++;                                                                \
-                        fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, \
-                                #a, _a ? _a : "(null)", _b ? _b : "(null)");                       \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 static cJSON *parse(const char *text) {
         cJSON *j = cJSON_Parse(text);
@@ -111,24 +79,18 @@ static void dump(const struct result *r) {
 /* Expects exactly one finding, with this severity, label and message. */
 static void expect_one(int line, cJSON *labels, enum labels_severity sev, const char *label, const char *message) {
         struct result r = validate(labels);
-        n_checks++;
-        if (r.n != 1 || r.f[0].severity != sev || !streq(r.f[0].label, label) || !streq(r.f[0].message, message)) {
-                n_failed++;
-                fprintf(stderr, "%s:%d: expected one %s for %s: %s; got %zu:\n", __FILE__, line,
-                        sev == LABELS_ERROR ? "error" : "warning", label, message, r.n);
+        if (!check_at(r.n == 1 && r.f[0].severity == sev && streq(r.f[0].label, label) &&
+                              streq(r.f[0].message, message),
+                      __FILE__, line, "expected one %s for %s: %s; got %zu:", sev == LABELS_ERROR ? "error" : "warning",
+                      label, message, r.n))
                 dump(&r);
-        }
         result_done(&r);
 }
 
 static void expect_none(int line, cJSON *labels) {
         struct result r = validate(labels);
-        n_checks++;
-        if (r.n != 0) {
-                n_failed++;
-                fprintf(stderr, "%s:%d: expected no findings, got %zu:\n", __FILE__, line, r.n);
+        if (!check_at(r.n == 0, __FILE__, line, "expected no findings, got %zu:", r.n))
                 dump(&r);
-        }
         result_done(&r);
 }
 
@@ -586,6 +548,5 @@ int main(void) {
         test_validate_account_and_categories();
         test_validate_unknown();
         test_validate_limits();
-        printf("test-labels: %u checks, %u failed\n", n_checks, n_failed);
-        return n_failed ? 1 : 0;
+        return check_summary("test-labels");
 }

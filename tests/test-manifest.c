@@ -4,39 +4,7 @@
 
 #include "manifest.h"
 #include "util.h"
-
-static unsigned checks, failures;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                checks++;                                                                          \
-                if (_a != _b) {                                                                    \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__,      \
-                                __LINE__, #a, _a, #b, _b);                                         \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                checks++;                                                                          \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,        \
-                                __LINE__, #a, _a ? _a : "(null)", _b ? _b : "(null)");             \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define D2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
@@ -341,13 +309,9 @@ static void test_malformed(void) {
                 struct manifest *m = NULL;
                 _cleanup_free_ char *err = NULL;
                 int r = manifest_parse(cases[i].json, strlen(cases[i].json), NULL, &m, &err);
-                if (r != cases[i].error || !err || !strstr(err, cases[i].message)) {
-                        failures++;
-                        fprintf(stderr, "%s:%d: case %zu %s: got %d \"%s\", expected %d \"%s\"\n",
-                                __FILE__, __LINE__, i, cases[i].json, r, err ? err : "(null)",
-                                cases[i].error, cases[i].message);
-                }
-                checks++;
+                check_at(r == cases[i].error && err && strstr(err, cases[i].message), __FILE__, __LINE__,
+                         "case %zu %s: got %d \"%s\", expected %d \"%s\"", i, cases[i].json, r,
+                         err ? err : "(null)", cases[i].error, cases[i].message);
                 CHECK(!m);
                 manifest_free(m);
         }
@@ -471,12 +435,8 @@ static void test_platform_table(void) {
                 CHECK_INT(manifest_platform_parse(cases[i].want, &want), 0);
                 CHECK_INT(manifest_platform_parse(cases[i].have, &have), 0);
                 bool got = manifest_platform_match(&want, &have) > 0;
-                checks++;
-                if (got != cases[i].match) {
-                        failures++;
-                        fprintf(stderr, "%s:%d: want %s, have %s: match %d, expected %d\n", __FILE__,
-                                __LINE__, cases[i].want, cases[i].have, got, cases[i].match);
-                }
+                check_at(got == cases[i].match, __FILE__, __LINE__, "want %s, have %s: match %d, expected %d",
+                         cases[i].want, cases[i].have, got, cases[i].match);
                 manifest_platform_done(&want);
                 manifest_platform_done(&have);
         }
@@ -529,12 +489,8 @@ static void test_platform_strings(void) {
         for (size_t i = 0; i < ELEMENTSOF(invalid); i++) {
                 struct manifest_platform p = {};
                 int r = manifest_platform_parse(invalid[i], &p);
-                checks++;
-                if (r != -EINVAL) {
-                        failures++;
-                        fprintf(stderr, "%s:%d: \"%s\" parsed (%d)\n", __FILE__, __LINE__, invalid[i], r);
+                if (!check_at(r == -EINVAL, __FILE__, __LINE__, "\"%s\" parsed (%d)", invalid[i], r))
                         manifest_platform_done(&p);
-                }
         }
         struct manifest_platform p = {};
         CHECK_INT(manifest_platform_parse("Linux/ARM/v7", &p), 0);
@@ -673,6 +629,5 @@ int main(void) {
         test_kinds();
         test_image_config();
         test_digests();
-        printf("test-manifest: %u checks, %u failed\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_summary("test-manifest");
 }

@@ -12,51 +12,7 @@
 
 #include "store.h"
 #include "util.h"
-
-static unsigned checks, failures;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                checks++;                                                                          \
-                if (_a != _b) {                                                                    \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__,      \
-                                __LINE__, #a, _a, #b, _b);                                         \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                checks++;                                                                          \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,        \
-                                __LINE__, #a, _a ? _a : "(null)", _b ? _b : "(null)");             \
-                }                                                                                  \
-        } while (0)
-
-/* Stops the test when a precondition for the following checks does not hold. */
-#define REQUIRE_OK(expr)                                                                           \
-        do {                                                                                       \
-                int _r = (expr);                                                                   \
-                checks++;                                                                          \
-                if (_r < 0) {                                                                      \
-                        fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr,       \
-                                strerror(-_r));                                                    \
-                        exit(EXIT_FAILURE);                                                        \
-                }                                                                                  \
-        } while (0)
+#include "check.h"
 
 static const time_t T0 = 1795870800; /* 2026-11-28T13:00:00Z */
 
@@ -1176,6 +1132,5 @@ int main(void) {
         test_crash();
 
         nftw(topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-        printf("%u checks, %u failures\n", checks, failures);
-        return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+        return check_summary("test-store");
 }
