@@ -6,30 +6,7 @@
 
 #include "allowlist.h"
 #include "util.h"
-
-static unsigned passed, failed;
-
-static void check(bool ok, const char *file, int line, const char *what, const char *got, const char *want) {
-        if (ok) {
-                passed++;
-                return;
-        }
-        failed++;
-        fprintf(stderr, "%s:%d: %s: got \"%s\", want \"%s\"\n", file, line, what, got ? got : "(null)",
-                want ? want : "(null)");
-}
-
-#define CHECK_STR(what, got, want) check(streq_ptr((got), (want)), __FILE__, __LINE__, what, got, want)
-#define CHECK(cond) check((cond), __FILE__, __LINE__, #cond, "false", "true")
-/* Evaluates each argument once: got is often the call under test. */
-#define CHECK_INT(got, want)                                                                                \
-        do {                                                                                                \
-                long long _got = (long long) (got), _want = (long long) (want);                             \
-                char _g[32], _w[32];                                                                        \
-                snprintf(_g, sizeof _g, "%lld", _got);                                                      \
-                snprintf(_w, sizeof _w, "%lld", _want);                                                     \
-                check(_got == _want, __FILE__, __LINE__, #got, _g, _w);                                     \
-        } while (0)
+#include "check.h"
 
 /* Compares the whole problem list with the expected one, line by line. */
 static void check_problems(const char *what, const struct allowlist *l, const char *const *want) {
@@ -37,9 +14,10 @@ static void check_problems(const char *what, const struct allowlist *l, const ch
         while (want[n_want])
                 n_want++;
         size_t n_got = util_strv_length(l->problems);
+        check_context = what;
         for (size_t i = 0; i < n_got || i < n_want; i++)
-                check(i < n_got && i < n_want && streq(l->problems[i], want[i]), __FILE__, __LINE__, what,
-                      i < n_got ? l->problems[i] : NULL, i < n_want ? want[i] : NULL);
+                CHECK_STR(i < n_got ? l->problems[i] : NULL, i < n_want ? want[i] : NULL);
+        check_context = NULL;
 }
 
 static int parse_str(const char *source, const char *text, struct allowlist *ret) {
@@ -68,7 +46,7 @@ static void test_contract_example(void) {
                        (const char *const[]) { "extensions.txt:19: invalid reference \"this is not a reference!\"",
                                                NULL });
         CHECK_INT(l.n, 1);
-        CHECK_STR("repository", l.n ? l.entries[0].repository : NULL, "docker/disk-usage-extension");
+        CHECK_STR(l.n ? l.entries[0].repository : NULL, "docker/disk-usage-extension");
         CHECK_INT(l.n ? l.entries[0].line : 0, 20);
         allowlist_done(&l);
 }
@@ -103,21 +81,21 @@ static void test_format(void) {
         CHECK_INT(l.n, ELEMENTSOF(want));
         for (size_t i = 0; i < l.n && i < ELEMENTSOF(want); i++) {
                 const struct allowlist_entry *e = &l.entries[i];
-                CHECK_STR("repository", e->repository, want[i].repository);
-                CHECK_STR("pinned", e->pinned, want[i].pinned);
-                CHECK_STR("ref.tag", e->ref.tag, want[i].pinned);
-                CHECK_STR("domain", e->ref.domain, want[i].domain);
-                CHECK_STR("path", e->ref.path, want[i].path);
+                CHECK_STR(e->repository, want[i].repository);
+                CHECK_STR(e->pinned, want[i].pinned);
+                CHECK_STR(e->ref.tag, want[i].pinned);
+                CHECK_STR(e->ref.domain, want[i].domain);
+                CHECK_STR(e->ref.path, want[i].path);
                 CHECK(e->ref.digest == NULL);
-                CHECK_STR("source", e->source, "t.txt");
+                CHECK_STR(e->source, "t.txt");
                 CHECK_INT(e->line, want[i].line);
         }
 
         /* Lookup in any spelling of the name; tags are not part of the key. */
         const struct allowlist_entry *e = allowlist_find(&l, "docker.io/library/ubuntu");
-        CHECK_STR("find ubuntu", e ? e->repository : NULL, "ubuntu");
+        CHECK_STR(e ? e->repository : NULL, "ubuntu");
         e = allowlist_find(&l, "index.docker.io/docker/disk-usage-extension");
-        CHECK_STR("find disk-usage", e ? e->repository : NULL, "docker/disk-usage-extension");
+        CHECK_STR(e ? e->repository : NULL, "docker/disk-usage-extension");
         CHECK(allowlist_find(&l, "ghcr.io/org/ext") != NULL);
         CHECK(allowlist_find(&l, "docker/volumes-backup-extension") == NULL);
         CHECK(allowlist_find(&l, "ghcr.io/org/ext:v1.2.0") == NULL);
@@ -165,7 +143,7 @@ static void test_invalid_lines(void) {
                                NULL,
                        });
         CHECK_INT(l.n, 1);
-        CHECK_STR("survivor", l.n ? l.entries[0].repository : NULL, "docker/ok");
+        CHECK_STR(l.n ? l.entries[0].repository : NULL, "docker/ok");
         allowlist_done(&l);
 }
 
@@ -195,7 +173,7 @@ static void test_duplicates(void) {
                        });
         CHECK_INT(l.n, 3);
         const struct allowlist_entry *b = allowlist_find(&l, "docker/b");
-        CHECK_STR("first pin kept", b ? b->pinned : NULL, "1.0");
+        CHECK_STR(b ? b->pinned : NULL, "1.0");
 
         /* A second source merges into the same list with the same diagnostics, naming the file. */
         char *error = NULL;
@@ -219,7 +197,7 @@ static void test_duplicates(void) {
                        });
         CHECK_INT(l.n, 4);
         const struct allowlist_entry *c = allowlist_find(&l, "docker/c");
-        CHECK_STR("merged source", c ? c->source : NULL, "https://example.com/b.txt");
+        CHECK_STR(c ? c->source : NULL, "https://example.com/b.txt");
         CHECK_INT(c ? c->line : 0, 1);
         allowlist_done(&l);
 }
@@ -256,7 +234,7 @@ static void test_bytes(void) {
                                NULL,
                        });
         CHECK_INT(l.n, 2);
-        CHECK_STR("4-byte UTF-8 in a comment", l.n > 1 ? l.entries[1].repository : NULL, "docker/whale");
+        CHECK_STR(l.n > 1 ? l.entries[1].repository : NULL, "docker/whale");
         allowlist_done(&l);
 }
 
@@ -338,8 +316,8 @@ static void test_limits(void) {
         len += (size_t) snprintf(text + len, cap - len, "docker/still-used\n");
         CHECK_INT(allowlist_parse("noisy", text, len, &l, &error), 0);
         CHECK_INT(util_strv_length(l.problems), ALLOWLIST_PROBLEMS_MAX + 1);
-        CHECK_STR("first problem", l.problems ? l.problems[0] : NULL, "noisy:1: invalid reference \"bad name 0\"");
-        CHECK_STR("last problem", l.problems ? l.problems[ALLOWLIST_PROBLEMS_MAX] : NULL,
+        CHECK_STR(l.problems ? l.problems[0] : NULL, "noisy:1: invalid reference \"bad name 0\"");
+        CHECK_STR(l.problems ? l.problems[ALLOWLIST_PROBLEMS_MAX] : NULL,
                   "noisy: too many problems, not reporting more");
         CHECK_INT(l.n, 1);
         allowlist_done(&l);
@@ -352,7 +330,7 @@ static void test_limits(void) {
         allowlist_init(&l);
         CHECK_INT(allowlist_add_text(&l, "first", "docker/a\n", 9, &error), 0);
         CHECK_INT(allowlist_add_text(&l, "huge", huge, ALLOWLIST_SOURCE_MAX + 1, &error), -EFBIG);
-        CHECK_STR("size error", error, "huge: allow-list is larger than 4 MiB");
+        CHECK_STR(error, "huge: allow-list is larger than 4 MiB");
         free(error);
         error = NULL;
         CHECK_INT(l.n, 1);
@@ -378,13 +356,13 @@ static void test_files(void) {
         char *error = NULL;
         CHECK_INT(allowlist_load_file(missing, &l, &error), -ENOENT);
         _cleanup_free_ char *want = util_printf("%s: cannot read allow-list: No such file or directory", missing);
-        CHECK_STR("missing", error, want);
+        CHECK_STR(error, want);
         CHECK_INT(l.n, 42);
         free(error);
 
         CHECK_INT(allowlist_load_file(dir, &l, &error), -EISDIR);
         _cleanup_free_ char *want_dir = util_printf("%s: cannot read allow-list: Is a directory", dir);
-        CHECK_STR("directory", error, want_dir);
+        CHECK_STR(error, want_dir);
         free(error);
 
         FILE *f = fopen(good, "w");
@@ -398,7 +376,7 @@ static void test_files(void) {
         CHECK_INT(l.n, 1);
         _cleanup_free_ char *want_line = util_printf("%s:3: invalid reference \"broken line\"", good);
         check_problems("file", &l, (const char *const[]) { want_line, NULL });
-        CHECK_STR("source", l.n ? l.entries[0].source : NULL, good);
+        CHECK_STR(l.n ? l.entries[0].source : NULL, good);
         allowlist_done(&l);
 
         f = fopen(big, "w");
@@ -409,7 +387,7 @@ static void test_files(void) {
         fclose(f);
         CHECK_INT(allowlist_load_file(big, &l, &error), -EFBIG);
         _cleanup_free_ char *want_big = util_printf("%s: allow-list is larger than 4 MiB", big);
-        CHECK_STR("big", error, want_big);
+        CHECK_STR(error, want_big);
         free(error);
 
         unlink(good);
@@ -428,16 +406,16 @@ static void test_shipped_list(void) {
         char *error = NULL;
         int r = allowlist_load_file(path, &l, &error);
         CHECK_INT(r, 0);
-        CHECK_STR("load error", error, NULL);
+        CHECK_STR(error, NULL);
         free(error);
         if (r < 0)
                 return;
         for (char **p = l.problems; p && *p; p++)
-                CHECK_STR("shipped list problem", *p, NULL);
+                CHECK_STR(*p, NULL);
         CHECK(l.n >= 10);
         for (size_t i = 0; i < l.n; i++) {
-                CHECK_STR("shipped entries are on Docker Hub", l.entries[i].ref.domain, "docker.io");
-                CHECK_STR("shipped entries are unpinned", l.entries[i].pinned, NULL);
+                CHECK_STR(l.entries[i].ref.domain, "docker.io");
+                CHECK_STR(l.entries[i].pinned, NULL);
         }
         CHECK(allowlist_find(&l, "docker/disk-usage-extension") != NULL);
         CHECK(allowlist_find(&l, "docker/logs-explorer-extension") != NULL);
@@ -454,6 +432,5 @@ int main(void) {
         test_limits();
         test_files();
         test_shipped_list();
-        printf("test-allowlist: %u passed, %u failed\n", passed, failed);
-        return failed ? 1 : 0;
+        return check_summary("test-allowlist");
 }

@@ -5,31 +5,7 @@
 
 #include "reference.h"
 #include "util.h"
-
-static unsigned passed, failed;
-
-static void check(bool ok, const char *file, int line, const char *ctx, const char *what, const char *got,
-                  const char *want) {
-        if (ok) {
-                passed++;
-                return;
-        }
-        failed++;
-        fprintf(stderr, "%s:%d: [%s] %s: got \"%s\", want \"%s\"\n", file, line, ctx, what, got ? got : "(null)",
-                want ? want : "(null)");
-}
-
-#define CHECK_STR(ctx, what, got, want) check(streq_ptr((got), (want)), __FILE__, __LINE__, ctx, what, got, want)
-#define CHECK(ctx, cond) check((cond), __FILE__, __LINE__, ctx, #cond, "false", "true")
-/* Evaluates each argument once: got is often the call under test. */
-#define CHECK_INT(ctx, got, want)                                                                           \
-        do {                                                                                                \
-                long long _got = (long long) (got), _want = (long long) (want);                             \
-                char _g[32], _w[32];                                                                        \
-                snprintf(_g, sizeof _g, "%lld", _got);                                                      \
-                snprintf(_w, sizeof _w, "%lld", _want);                                                     \
-                check(_got == _want, __FILE__, __LINE__, ctx, #got, _g, _w);                                \
-        } while (0)
+#include "check.h"
 
 #define SHA256_F "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 #define SHA512_F                                                                                            \
@@ -201,57 +177,61 @@ static const struct {
 static void test_valid(void) {
         for (size_t i = 0; i < ELEMENTSOF(valid); i++) {
                 const char *in = valid[i].input;
+                check_context = in;
                 struct reference ref = {};
                 const char *error = NULL;
                 int r = reference_parse(in, &ref, &error);
-                CHECK_STR(in, "error", error, NULL);
-                CHECK_INT(in, r, 0);
+                CHECK_STR(error, NULL);
+                CHECK_INT(r, 0);
                 if (r < 0)
                         continue;
-                CHECK_STR(in, "domain", ref.domain, valid[i].domain);
-                CHECK_STR(in, "path", ref.path, valid[i].path);
-                CHECK_STR(in, "tag", ref.tag, valid[i].tag);
-                CHECK_STR(in, "digest", ref.digest, valid[i].digest);
+                CHECK_STR(ref.domain, valid[i].domain);
+                CHECK_STR(ref.path, valid[i].path);
+                CHECK_STR(ref.tag, valid[i].tag);
+                CHECK_STR(ref.digest, valid[i].digest);
 
                 _cleanup_free_ char *familiar = reference_familiar_name(&ref);
-                CHECK_STR(in, "familiar", familiar, valid[i].familiar);
+                CHECK_STR(familiar, valid[i].familiar);
 
                 _cleanup_free_ char *canonical = reference_canonical_name(&ref);
                 _cleanup_free_ char *want_canonical = util_printf("%s/%s", valid[i].domain, valid[i].path);
-                CHECK_STR(in, "canonical", canonical, want_canonical);
+                CHECK_STR(canonical, want_canonical);
 
                 /* The familiar name must parse back to the same repository. */
                 struct reference back = {};
-                CHECK_INT(familiar, reference_parse_repository(familiar, &back, NULL), 0);
-                CHECK_STR(familiar, "round-trip domain", back.domain, ref.domain);
-                CHECK_STR(familiar, "round-trip path", back.path, ref.path);
+                CHECK_INT(reference_parse_repository(familiar, &back, NULL), 0);
+                CHECK_STR(back.domain, ref.domain);
+                CHECK_STR(back.path, ref.path);
                 reference_done(&back);
 
                 /* And the familiar string, tag and digest included, to the same reference. */
                 _cleanup_free_ char *str = reference_familiar_string(&ref);
-                CHECK_INT(str, reference_parse(str, &back, NULL), 0);
-                CHECK_STR(str, "string round-trip tag", back.tag, ref.tag);
-                CHECK_STR(str, "string round-trip digest", back.digest, ref.digest);
+                CHECK_INT(reference_parse(str, &back, NULL), 0);
+                CHECK_STR(back.tag, ref.tag);
+                CHECK_STR(back.digest, ref.digest);
                 reference_done(&back);
 
                 reference_done(&ref);
-                CHECK(in, !ref.domain && !ref.path && !ref.tag && !ref.digest);
+                CHECK(!ref.domain && !ref.path && !ref.tag && !ref.digest);
                 reference_done(&ref);
                 reference_done(NULL);
         }
+        check_context = NULL;
 }
 
 static void test_invalid(void) {
         for (size_t i = 0; i < ELEMENTSOF(invalid); i++) {
                 const char *in = invalid[i].input;
+                check_context = in;
                 struct reference ref = { .domain = (char *) "untouched" };
                 const char *error = NULL;
-                CHECK_INT(in, reference_parse(in, &ref, &error), -EINVAL);
-                CHECK_STR(in, "error", error, invalid[i].error);
-                CHECK_STR(in, "output untouched", ref.domain, "untouched");
+                CHECK_INT(reference_parse(in, &ref, &error), -EINVAL);
+                CHECK_STR(error, invalid[i].error);
+                CHECK_STR(ref.domain, "untouched");
                 /* A NULL ret_error is allowed. */
-                CHECK_INT(in, reference_parse(in, &ref, NULL), -EINVAL);
+                CHECK_INT(reference_parse(in, &ref, NULL), -EINVAL);
         }
+        check_context = NULL;
 }
 
 static char *repeat(const char *unit, size_t times, const char *suffix) {
@@ -271,48 +251,48 @@ static void test_lengths(void) {
 
         /* distribution/reference: the path, not the whole name, is limited to 255 characters. */
         _cleanup_free_ char *max = repeat("a/", 127, "a:tag-puts-this-over-max");
-        CHECK_INT("255-char path", reference_parse(max, &ref, &error), 0);
-        CHECK_INT("255-char path", (int) strlen(ref.path ? ref.path : ""), 255);
-        CHECK_STR("255-char path", "tag", ref.tag, "tag-puts-this-over-max");
+        CHECK_INT(reference_parse(max, &ref, &error), 0);
+        CHECK_INT((int) strlen(ref.path ? ref.path : ""), 255);
+        CHECK_STR(ref.tag, "tag-puts-this-over-max");
         reference_done(&ref);
 
         _cleanup_free_ char *over = repeat("a/", 128, "a:tag");
-        CHECK_INT("257-char path", reference_parse(over, &ref, &error), -EINVAL);
-        CHECK_STR("257-char path", "error", error, "repository name must not be more than 255 characters");
+        CHECK_INT(reference_parse(over, &ref, &error), -EINVAL);
+        CHECK_STR(error, "repository name must not be more than 255 characters");
 
         /* "library/" counts: a familiar name of 247 fits, 248 does not. */
         _cleanup_free_ char *official = repeat("a", 247, "");
-        CHECK_INT("official 247", reference_parse(official, &ref, NULL), 0);
+        CHECK_INT(reference_parse(official, &ref, NULL), 0);
         reference_done(&ref);
         _cleanup_free_ char *official_over = repeat("a", 248, "");
-        CHECK_INT("official 248", reference_parse(official_over, &ref, NULL), -EINVAL);
+        CHECK_INT(reference_parse(official_over, &ref, NULL), -EINVAL);
 
         /* The domain does not count towards the limit. */
         _cleanup_free_ char *long_domain = repeat("d", 300, ".example.com/x");
-        CHECK_INT("long domain", reference_parse(long_domain, &ref, NULL), 0);
+        CHECK_INT(reference_parse(long_domain, &ref, NULL), 0);
         reference_done(&ref);
 
         /* Tags: 128 characters at most. */
         _cleanup_free_ char *tag128 = repeat("t", 128, "");
         _cleanup_free_ char *tag129 = repeat("t", 129, "");
-        CHECK("tag 128", reference_is_valid_tag(tag128));
-        CHECK("tag 129", !reference_is_valid_tag(tag129));
+        CHECK(reference_is_valid_tag(tag128));
+        CHECK(!reference_is_valid_tag(tag129));
         _cleanup_free_ char *ref128 = util_printf("foo:%s", tag128);
         _cleanup_free_ char *ref129 = util_printf("foo:%s", tag129);
-        CHECK_INT("ref tag 128", reference_parse(ref128, &ref, NULL), 0);
+        CHECK_INT(reference_parse(ref128, &ref, NULL), 0);
         reference_done(&ref);
-        CHECK_INT("ref tag 129", reference_parse(ref129, &ref, &error), -EINVAL);
-        CHECK_STR("ref tag 129", "error", error, "invalid reference format");
+        CHECK_INT(reference_parse(ref129, &ref, &error), -EINVAL);
+        CHECK_STR(error, "invalid reference format");
 }
 
 static void test_tags(void) {
         static const char *good[] = { "latest", "1.2.3", "v1.2.3-rc.1", "_x", "A", "9", "a.b-c_d", "TAG5" };
         static const char *bad[] = { "", "-x", ".x", "a:b", "a/b", "a b", "a@b", "ä", "a+b" };
         for (size_t i = 0; i < ELEMENTSOF(good); i++)
-                CHECK(good[i], reference_is_valid_tag(good[i]));
+                CHECK_MSG(reference_is_valid_tag(good[i]), "\"%s\"", good[i]);
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                CHECK(bad[i], !reference_is_valid_tag(bad[i]));
-        CHECK("NULL", !reference_is_valid_tag(NULL));
+                CHECK_MSG(!reference_is_valid_tag(bad[i]), "\"%s\"", bad[i]);
+        CHECK(!reference_is_valid_tag(NULL));
 }
 
 static void test_digests(void) {
@@ -340,25 +320,27 @@ static void test_digests(void) {
                 { "", "invalid checksum digest format" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                check_context = cases[i].digest;
                 const char *error = NULL;
                 int r = reference_validate_digest(cases[i].digest, &error);
-                CHECK_INT(cases[i].digest, r, cases[i].error ? -EINVAL : 0);
-                CHECK_STR(cases[i].digest, "error", error, cases[i].error);
+                CHECK_INT(r, cases[i].error ? -EINVAL : 0);
+                CHECK_STR(error, cases[i].error);
         }
+        check_context = NULL;
 }
 
 static void test_no_digest(void) {
         struct reference ref = {};
         const char *error = NULL;
-        CHECK_INT("no digest", reference_parse_no_digest("docker/x@" SHA256_F, &ref, &error), -EOPNOTSUPP);
-        CHECK_STR("no digest", "error", error, REFERENCE_DIGEST_NOT_ALLOWED);
-        CHECK("no digest", !ref.domain);
-        CHECK_INT("tag and digest", reference_parse_no_digest("docker/x:1.0@" SHA256_F, &ref, &error), -EOPNOTSUPP);
+        CHECK_INT(reference_parse_no_digest("docker/x@" SHA256_F, &ref, &error), -EOPNOTSUPP);
+        CHECK_STR(error, REFERENCE_DIGEST_NOT_ALLOWED);
+        CHECK(!ref.domain);
+        CHECK_INT(reference_parse_no_digest("docker/x:1.0@" SHA256_F, &ref, &error), -EOPNOTSUPP);
         /* Syntax errors still come first, with their own message. */
-        CHECK_INT("bad digest", reference_parse_no_digest("docker/x@sha256:abc", &ref, &error), -EINVAL);
-        CHECK_STR("bad digest", "error", error, "invalid reference format");
-        CHECK_INT("tagged", reference_parse_no_digest("docker/x:1.0", &ref, &error), 0);
-        CHECK_STR("tagged", "tag", ref.tag, "1.0");
+        CHECK_INT(reference_parse_no_digest("docker/x@sha256:abc", &ref, &error), -EINVAL);
+        CHECK_STR(error, "invalid reference format");
+        CHECK_INT(reference_parse_no_digest("docker/x:1.0", &ref, &error), 0);
+        CHECK_STR(ref.tag, "1.0");
         reference_done(&ref);
 }
 
@@ -376,10 +358,11 @@ static void test_repository(void) {
                 { "[::1]:5000/x", "[::1]:5000/x" },
         };
         for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+                check_context = good[i].input;
                 char *name = NULL;
                 const char *error = NULL;
-                CHECK_INT(good[i].input, reference_normalize_repository(good[i].input, &name, &error), 0);
-                CHECK_STR(good[i].input, "familiar", name, good[i].familiar);
+                CHECK_INT(reference_normalize_repository(good[i].input, &name, &error), 0);
+                CHECK_STR(name, good[i].familiar);
                 free(name);
         }
         static const struct {
@@ -392,12 +375,14 @@ static void test_repository(void) {
                 { "docker//x", "invalid reference format" },
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                check_context = bad[i].input;
                 char *name = NULL;
                 const char *error = NULL;
-                CHECK_INT(bad[i].input, reference_normalize_repository(bad[i].input, &name, &error), -EINVAL);
-                CHECK_STR(bad[i].input, "error", error, bad[i].error);
-                CHECK(bad[i].input, !name);
+                CHECK_INT(reference_normalize_repository(bad[i].input, &name, &error), -EINVAL);
+                CHECK_STR(error, bad[i].error);
+                CHECK(!name);
         }
+        check_context = NULL;
 }
 
 static void test_familiar_string(void) {
@@ -410,12 +395,14 @@ static void test_familiar_string(void) {
                 { "busybox@" SHA256_F, "busybox@" SHA256_F },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                check_context = cases[i].input;
                 struct reference ref = {};
-                CHECK_INT(cases[i].input, reference_parse(cases[i].input, &ref, NULL), 0);
+                CHECK_INT(reference_parse(cases[i].input, &ref, NULL), 0);
                 _cleanup_free_ char *s = reference_familiar_string(&ref);
-                CHECK_STR(cases[i].input, "familiar string", s, cases[i].string);
+                CHECK_STR(s, cases[i].string);
                 reference_done(&ref);
         }
+        check_context = NULL;
 }
 
 int main(void) {
@@ -427,6 +414,5 @@ int main(void) {
         test_no_digest();
         test_repository();
         test_familiar_string();
-        printf("test-reference: %u passed, %u failed\n", passed, failed);
-        return failed ? 1 : 0;
+        return check_summary("test-reference");
 }
