@@ -60,6 +60,13 @@ static inline bool check_contains_at(const char *hay, const char *needle, const 
 #define CHECK_INT(a, b) check_int_at((long long) (a), (long long) (b), __FILE__, __LINE__, #a, #b)
 #define CHECK_STR(a, b) check_str_at((a), (b), __FILE__, __LINE__, #a, #b)
 #define CHECK_CONTAINS(hay, needle) check_contains_at((hay), (needle), __FILE__, __LINE__, #hay)
+/* An ordering between two integers, op one of < <= > >= !=; a statement. */
+#define CHECK_CMP(a, op, b)                                                                        \
+        do {                                                                                       \
+                long long _a = (long long) (a), _b = (long long) (b);                              \
+                check_at(_a op _b, __FILE__, __LINE__, "%s %s %s failed: got %lld vs %lld", #a, #op,   \
+                         #b, _a, _b);                                                              \
+        } while (0)
 
 /* A precondition of everything that follows: when it fails the program stops here. */
 #define REQUIRE(cond)                                                                              \
@@ -72,8 +79,8 @@ static inline bool check_contains_at(const char *hay, const char *needle, const 
 #define REQUIRE_OK(expr)                                                                           \
         do {                                                                                       \
                 int _r = (expr);                                                                   \
-                if (!check_at(_r >= 0, __FILE__, __LINE__, "%s failed: %s", #expr,        \
-                              _r < 0 ? strerror(-_r) : ""))                                \
+                if (!check_at(_r >= 0, __FILE__, __LINE__, "%s failed: %s", #expr,                 \
+                              _r < 0 ? strerror(-_r) : ""))                                        \
                         exit(EXIT_FAILURE);                                                        \
         } while (0)
 

@@ -9,39 +9,7 @@
 
 #include "http.h"
 #include "util.h"
-
-static unsigned checks, failures;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-                        failures++;                                                                \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, op, b)                                                                        \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                checks++;                                                                          \
-                if (!(_a op _b)) {                                                                 \
-                        fprintf(stderr, "%s:%d: check failed: %s %s %s (%lld vs %lld)\n", __FILE__, \
-                                __LINE__, #a, #op, #b, _a, _b);                                    \
-                        failures++;                                                                \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                checks++;                                                                          \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        fprintf(stderr, "%s:%d: check failed: %s == %s (\"%s\" vs \"%s\")\n",      \
-                                __FILE__, __LINE__, #a, #b, _a ?: "(null)", _b ?: "(null)");       \
-                        failures++;                                                                \
-                }                                                                                  \
-        } while (0)
+#include "../check.h"
 
 /* What the server told us at start-up. */
 static int port_a, port_b, port_tls, port_h2, port_blackhole, port_closed;
@@ -121,12 +89,12 @@ static void run_until(unsigned *counter, unsigned n) {
 static void fetch(struct http_client *c, const struct http_request *req, struct result *r) {
         *r = (struct result) {};
         int k = http_submit(c, req, on_done, r);
-        CHECK_INT(k, ==, 0);
+        CHECK_INT(k, 0);
         if (k < 0)
                 return;
-        CHECK_INT(r->calls, ==, 0); /* never from inside http_submit */
+        CHECK_INT(r->calls, 0); /* never from inside http_submit */
         run_until(&r->calls, 1);
-        CHECK_INT(r->calls, ==, 1);
+        CHECK_INT(r->calls, 1);
 }
 
 static char *url_a(const char *path) {
@@ -137,7 +105,7 @@ static cJSON *control(const char *what) {
         _cleanup_free_ char *url = util_printf("http://127.0.0.2:%d/_control/%s", port_b, what);
         struct result r;
         fetch(ctl, &(struct http_request) { .url = url, .no_retry = true }, &r);
-        CHECK_INT(r.status, ==, 200);
+        CHECK_INT(r.status, 200);
         cJSON *j = cJSON_Parse(r.status == 200 ? r.body : "null");
         result_done(&r);
         return j;
@@ -185,7 +153,7 @@ static long logged_count(void) {
 static struct http_client *client(const struct http_options *o) {
         struct http_client *c = NULL;
         int r = http_client_new(loop, o, &c);
-        CHECK_INT(r, ==, 0);
+        CHECK_INT(r, 0);
         if (r < 0)
                 exit(EXIT_FAILURE);
         return c;
@@ -202,14 +170,14 @@ static void test_get_head(void) {
         struct result r;
 
         fetch(c, &(struct http_request) { .url = url }, &r);
-        CHECK_INT(r.error, ==, 0);
-        CHECK_INT(r.status, ==, 200);
-        CHECK_INT(r.body_len, ==, 1000);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.body_len, 1000);
         CHECK(r.body && r.body[0] == 'x' && r.body[999] == 'x' && r.body[1000] == 0);
         CHECK_STR(r.url, url);
         CHECK_STR(r.message, NULL);
-        CHECK_INT(r.attempts, ==, 1);
-        CHECK_INT(r.requests, ==, 1);
+        CHECK_INT(r.attempts, 1);
+        CHECK_INT(r.requests, 1);
         CHECK_STR(result_header(&r, "content-length"), "1000");
         CHECK_STR(result_header(&r, "CONTENT-TYPE"), "text/plain");
         CHECK_STR(result_header(&r, "Link"), "</b>; rel=\"last\"");
@@ -225,18 +193,18 @@ static void test_get_head(void) {
 
         /* A HEAD announces a body far over the cap without being refused for it. */
         fetch(c, &(struct http_request) { .method = "HEAD", .url = url, .max_body = 10 }, &r);
-        CHECK_INT(r.error, ==, 0);
-        CHECK_INT(r.status, ==, 200);
-        CHECK_INT(r.body_len, ==, 0);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.body_len, 0);
         CHECK_STR(r.body, "");
         CHECK_STR(result_header(&r, "Content-Length"), "1000");
         result_done(&r);
 
         _cleanup_free_ char *missing = url_a("/missing");
         fetch(c, &(struct http_request) { .url = missing }, &r);
-        CHECK_INT(r.error, ==, 0);
-        CHECK_INT(r.status, ==, 404);
-        CHECK_INT(r.attempts, ==, 1);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 404);
+        CHECK_INT(r.attempts, 1);
         CHECK_STR(r.body, "not found\n");
         result_done(&r);
         client_free(c);
@@ -250,17 +218,17 @@ static void test_body_cap(void) {
         for (size_t i = 0; i < ELEMENTSOF(over); i++) {
                 _cleanup_free_ char *url = url_a(over[i]);
                 fetch(c, &(struct http_request) { .url = url, .max_body = 100000 }, &r);
-                CHECK_INT(r.error, ==, -EFBIG);
+                CHECK_INT(r.error, -EFBIG);
                 CHECK(r.message && strstr(r.message, "100000"));
-                CHECK_INT(r.attempts, ==, 1);
-                CHECK_INT(r.body_len, <=, 100000);
+                CHECK_INT(r.attempts, 1);
+                CHECK_CMP(r.body_len, <=, 100000);
                 result_done(&r);
         }
 
         /* Announced over the cap: refused from the header, before any body byte is stored. */
         _cleanup_free_ char *announced = url_a("/ok?size=100001");
         fetch(c, &(struct http_request) { .url = announced, .max_body = 100000 }, &r);
-        CHECK_INT(r.body_len, ==, 0);
+        CHECK_INT(r.body_len, 0);
         CHECK(r.message && strstr(r.message, "100001"));
         result_done(&r);
 
@@ -268,16 +236,16 @@ static void test_body_cap(void) {
         for (size_t i = 0; i < ELEMENTSOF(exact); i++) {
                 _cleanup_free_ char *url = url_a(exact[i]);
                 fetch(c, &(struct http_request) { .url = url, .max_body = 100000 }, &r);
-                CHECK_INT(r.error, ==, 0);
-                CHECK_INT(r.status, ==, 200);
-                CHECK_INT(r.body_len, ==, 100000);
+                CHECK_INT(r.error, 0);
+                CHECK_INT(r.status, 200);
+                CHECK_INT(r.body_len, 100000);
                 result_done(&r);
         }
 
         /* The default cap is 4 MiB. */
         _cleanup_free_ char *big = url_a("/chunked?size=4194305");
         fetch(c, &(struct http_request) { .url = big }, &r);
-        CHECK_INT(r.error, ==, -EFBIG);
+        CHECK_INT(r.error, -EFBIG);
         result_done(&r);
         client_free(c);
 }
@@ -289,26 +257,26 @@ static void test_timeouts(void) {
         struct http_client *c = client(&(struct http_options) { .low_speed_limit = 100, .low_speed_time_s = 1 });
         _cleanup_free_ char *slow = url_a("/slow?bytes=10&interval=0.5");
         fetch(c, &(struct http_request) { .url = slow, .no_retry = true }, &r);
-        CHECK_INT(r.error, ==, -ETIMEDOUT);
-        CHECK_INT(r.attempts, ==, 1);
+        CHECK_INT(r.error, -ETIMEDOUT);
+        CHECK_INT(r.attempts, 1);
         CHECK(r.message != NULL);
         result_done(&r);
 
         /* A server that accepts and never answers trips the low-speed check too. */
         _cleanup_free_ char *stall = url_a("/stall");
         fetch(c, &(struct http_request) { .url = stall, .no_retry = true }, &r);
-        CHECK_INT(r.error, ==, -ETIMEDOUT);
-        CHECK_INT(r.requests, ==, 1);
+        CHECK_INT(r.error, -ETIMEDOUT);
+        CHECK_INT(r.requests, 1);
         result_done(&r);
         client_free(c);
 
         /* The total timeout, with one retry of the transport failure. */
         c = client(&(struct http_options) { .total_timeout_ms = 500, .max_retries = 1, .retry_base_ms = 10 });
         fetch(c, &(struct http_request) { .url = stall }, &r);
-        CHECK_INT(r.error, ==, -ETIMEDOUT);
-        CHECK_INT(r.attempts, ==, 2);
-        CHECK_INT(r.requests, ==, 2);
-        CHECK_INT(r.status, ==, 0);
+        CHECK_INT(r.error, -ETIMEDOUT);
+        CHECK_INT(r.attempts, 2);
+        CHECK_INT(r.requests, 2);
+        CHECK_INT(r.status, 0);
         CHECK(!r.had_headers);
         result_done(&r);
         client_free(c);
@@ -317,22 +285,22 @@ static void test_timeouts(void) {
         c = client(&(struct http_options) { .connect_timeout_ms = 300, .max_retries = 1, .retry_base_ms = 10 });
         _cleanup_free_ char *hole = util_printf("http://127.0.0.1:%d/", port_blackhole);
         fetch(c, &(struct http_request) { .url = hole }, &r);
-        CHECK_INT(r.error, ==, -ETIMEDOUT);
-        CHECK_INT(r.attempts, ==, 2);
-        CHECK_INT(r.requests, ==, 0);
+        CHECK_INT(r.error, -ETIMEDOUT);
+        CHECK_INT(r.attempts, 2);
+        CHECK_INT(r.requests, 0);
         result_done(&r);
 
         _cleanup_free_ char *closed = util_printf("http://127.0.0.1:%d/", port_closed);
         fetch(c, &(struct http_request) { .url = closed }, &r);
-        CHECK_INT(r.error, ==, -ECONNREFUSED);
-        CHECK_INT(r.attempts, ==, 2);
-        CHECK_INT(r.requests, ==, 0);
+        CHECK_INT(r.error, -ECONNREFUSED);
+        CHECK_INT(r.attempts, 2);
+        CHECK_INT(r.requests, 0);
         result_done(&r);
         fetch(c, &(struct http_request) { .url = closed, .no_retry = true }, &r);
-        CHECK_INT(r.error, ==, -ECONNREFUSED);
-        CHECK_INT(r.attempts, ==, 1);
+        CHECK_INT(r.error, -ECONNREFUSED);
+        CHECK_INT(r.attempts, 1);
         result_done(&r);
-        CHECK_INT(http_client_request_count(c), ==, 0);
+        CHECK_INT(http_client_request_count(c), 0);
         client_free(c);
 }
 
@@ -344,12 +312,12 @@ static void test_retries(void) {
         _cleanup_free_ char *ra = url_a("/status?code=429&key=ra&times=1&retry_after=1");
         int64_t start = mono_ms();
         fetch(c, &(struct http_request) { .url = ra }, &r);
-        CHECK_INT(r.error, ==, 0);
-        CHECK_INT(r.status, ==, 200);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 200);
         CHECK_STR(r.body, "finally\n");
-        CHECK_INT(r.attempts, ==, 2);
-        CHECK_INT(r.requests, ==, 2);
-        CHECK_INT(r.done_ms - start, >=, 900);
+        CHECK_INT(r.attempts, 2);
+        CHECK_INT(r.requests, 2);
+        CHECK_CMP(r.done_ms - start, >=, 900);
         CHECK_STR(result_header(&r, "Retry-After"), NULL); /* only the final response's headers */
         result_done(&r);
 
@@ -357,34 +325,34 @@ static void test_retries(void) {
         _cleanup_free_ char *rad = url_a("/status?code=503&key=rad&times=1&retry_after_date=2");
         start = mono_ms();
         fetch(c, &(struct http_request) { .url = rad }, &r);
-        CHECK_INT(r.status, ==, 200);
-        CHECK_INT(r.attempts, ==, 2);
-        CHECK_INT(r.done_ms - start, >=, 900);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.attempts, 2);
+        CHECK_CMP(r.done_ms - start, >=, 900);
         result_done(&r);
 
         /* 500 then success. */
         _cleanup_free_ char *once = url_a("/status?code=500&key=once&times=1");
         fetch(c, &(struct http_request) { .url = once }, &r);
-        CHECK_INT(r.status, ==, 200);
-        CHECK_INT(r.attempts, ==, 2);
-        CHECK_INT(r.requests, ==, 2);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.attempts, 2);
+        CHECK_INT(r.requests, 2);
         result_done(&r);
 
         /* 408 is retried as well; exhausting the retries returns the last response as it is. */
         _cleanup_free_ char *always = url_a("/status?code=408&key=always&times=100");
         fetch(c, &(struct http_request) { .url = always }, &r);
-        CHECK_INT(r.error, ==, 0);
-        CHECK_INT(r.status, ==, 408);
-        CHECK_INT(r.attempts, ==, 4);
-        CHECK_INT(r.requests, ==, 4);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 408);
+        CHECK_INT(r.attempts, 4);
+        CHECK_INT(r.requests, 4);
         CHECK_STR(r.body, "status\n");
         result_done(&r);
 
         /* no_retry: one attempt. */
         _cleanup_free_ char *nr = url_a("/status?code=502&key=nr&times=1");
         fetch(c, &(struct http_request) { .url = nr, .no_retry = true }, &r);
-        CHECK_INT(r.status, ==, 502);
-        CHECK_INT(r.attempts, ==, 1);
+        CHECK_INT(r.status, 502);
+        CHECK_INT(r.attempts, 1);
         result_done(&r);
 
         /* Never retried: other 4xx, 501. */
@@ -393,9 +361,9 @@ static void test_retries(void) {
         for (size_t i = 0; i < ELEMENTSOF(final); i++) {
                 _cleanup_free_ char *url = url_a(final[i]);
                 fetch(c, &(struct http_request) { .url = url }, &r);
-                CHECK_INT(r.status, !=, 200);
-                CHECK_INT(r.attempts, ==, 1);
-                CHECK_INT(r.requests, ==, 1);
+                CHECK_CMP(r.status, !=, 200);
+                CHECK_INT(r.attempts, 1);
+                CHECK_INT(r.requests, 1);
                 result_done(&r);
         }
         client_free(c);
@@ -404,8 +372,8 @@ static void test_retries(void) {
         c = client(&(struct http_options) { .retry_base_ms = 20, .retry_max_ms = 1000 });
         _cleanup_free_ char *far = url_a("/status?code=429&key=far&times=1&retry_after=120");
         fetch(c, &(struct http_request) { .url = far }, &r);
-        CHECK_INT(r.status, ==, 429);
-        CHECK_INT(r.attempts, ==, 1);
+        CHECK_INT(r.status, 429);
+        CHECK_INT(r.attempts, 1);
         CHECK_STR(result_header(&r, "Retry-After"), "120");
         result_done(&r);
         client_free(c);
@@ -423,12 +391,12 @@ static void test_redirects(void) {
         _cleanup_free_ char *target = util_printf("http://127.0.0.2:%d/ok?size=5", port_b);
         const char *const headers[] = { "Authorization: Bearer s3cret", "X-Custom: kept", NULL };
         fetch(c, &(struct http_request) { .url = cross, .headers = headers, .follow_redirects = true }, &r);
-        CHECK_INT(r.error, ==, 0);
-        CHECK_INT(r.status, ==, 200);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 200);
         CHECK_STR(r.url, target);
         CHECK_STR(r.body, "xxxxx");
-        CHECK_INT(r.requests, ==, 2);
-        CHECK_INT(r.attempts, ==, 1);
+        CHECK_INT(r.requests, 2);
+        CHECK_INT(r.attempts, 1);
         CHECK_STR(result_header(&r, "X-Hop"), NULL);
         CHECK_STR(result_header(&r, "Location"), NULL);
         char *auth = logged_header("a", "/redirect", "authorization", &found);
@@ -448,7 +416,7 @@ static void test_redirects(void) {
         server_reset();
         _cleanup_free_ char *same = url_a("/redirect?to=/ok%3Fsize=3");
         fetch(c, &(struct http_request) { .url = same, .headers = headers, .follow_redirects = true }, &r);
-        CHECK_INT(r.status, ==, 200);
+        CHECK_INT(r.status, 200);
         CHECK_STR(r.body, "xxx");
         auth = logged_header("a", "/ok", "authorization", &found);
         CHECK(found);
@@ -458,8 +426,8 @@ static void test_redirects(void) {
 
         /* Not followed unless asked. */
         fetch(c, &(struct http_request) { .url = cross }, &r);
-        CHECK_INT(r.status, ==, 302);
-        CHECK_INT(r.requests, ==, 1);
+        CHECK_INT(r.status, 302);
+        CHECK_INT(r.requests, 1);
         CHECK_STR(result_header(&r, "Location"), target);
         CHECK_STR(result_header(&r, "X-Hop"), "first");
         CHECK_STR(r.body, "moved\n");
@@ -468,15 +436,15 @@ static void test_redirects(void) {
         /* A loop stops after 5 redirects (6 requests). */
         _cleanup_free_ char *loop_url = url_a("/redirect?to=self");
         fetch(c, &(struct http_request) { .url = loop_url, .follow_redirects = true }, &r);
-        CHECK_INT(r.error, ==, -EPROTO);
-        CHECK_INT(r.requests, ==, 6);
-        CHECK_INT(r.attempts, ==, 1);
+        CHECK_INT(r.error, -EPROTO);
+        CHECK_INT(r.requests, 6);
+        CHECK_INT(r.attempts, 1);
         result_done(&r);
 
         /* Only http and https. */
         _cleanup_free_ char *file = url_a("/redirect?to=file:///etc/passwd");
         fetch(c, &(struct http_request) { .url = file, .follow_redirects = true }, &r);
-        CHECK_INT(r.error, ==, -EPROTO);
+        CHECK_INT(r.error, -EPROTO);
         CHECK(r.body_len == 0 || !strstr(r.body, "root:"));
         result_done(&r);
 
@@ -490,23 +458,23 @@ static void test_redirects(void) {
         server_reset();
         _cleanup_free_ char *down = util_printf("https://127.0.0.1:%d/redirect?to=http://127.0.0.1:%d/ok", port_tls, port_a);
         fetch(c, &(struct http_request) { .url = down, .follow_redirects = true }, &r);
-        CHECK_INT(r.error, ==, -EPROTO);
-        CHECK_INT(r.requests, ==, 1);
+        CHECK_INT(r.error, -EPROTO);
+        CHECK_INT(r.requests, 1);
         logged_header("a", "/ok", "host", &found);
         CHECK(!found);
         result_done(&r);
 
         _cleanup_free_ char *tls_same = util_printf("https://127.0.0.1:%d/redirect?to=/ok", port_tls);
         fetch(c, &(struct http_request) { .url = tls_same, .follow_redirects = true }, &r);
-        CHECK_INT(r.error, ==, 0);
-        CHECK_INT(r.status, ==, 200);
-        CHECK_INT(r.requests, ==, 2);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.requests, 2);
         result_done(&r);
 
         _cleanup_free_ char *up = util_printf("http://127.0.0.1:%d/redirect?to=https://127.0.0.1:%d/ok", port_a, port_tls);
         fetch(c, &(struct http_request) { .url = up, .follow_redirects = true }, &r);
-        CHECK_INT(r.error, ==, 0);
-        CHECK_INT(r.status, ==, 200);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 200);
         result_done(&r);
         client_free(c);
 
@@ -514,7 +482,7 @@ static void test_redirects(void) {
         c = client(NULL);
         _cleanup_free_ char *tls = util_printf("https://127.0.0.1:%d/ok", port_tls);
         fetch(c, &(struct http_request) { .url = tls, .no_retry = true }, &r);
-        CHECK_INT(r.error, ==, -EPROTO);
+        CHECK_INT(r.error, -EPROTO);
         result_done(&r);
         client_free(c);
 }
@@ -526,14 +494,14 @@ static void test_invalid(void) {
         const char *const crlf[] = { "X-Evil: a\r\nX-Injected: b", NULL };
         const char *const noname[] = { "no colon here", NULL };
 
-        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .method = "POST" }, on_done, &r), ==, -EINVAL);
-        CHECK_INT(http_submit(c, &(struct http_request) { .url = "ftp://127.0.0.1/x" }, on_done, &r), ==, -EINVAL);
-        CHECK_INT(http_submit(c, &(struct http_request) { .url = NULL }, on_done, &r), ==, -EINVAL);
-        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .headers = crlf }, on_done, &r), ==, -EINVAL);
-        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .headers = noname }, on_done, &r), ==, -EINVAL);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .method = "POST" }, on_done, &r), -EINVAL);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = "ftp://127.0.0.1/x" }, on_done, &r), -EINVAL);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = NULL }, on_done, &r), -EINVAL);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .headers = crlf }, on_done, &r), -EINVAL);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .headers = noname }, on_done, &r), -EINVAL);
         uv_run(loop, UV_RUN_NOWAIT);
-        CHECK_INT(r.calls, ==, 0);
-        CHECK_INT(http_client_request_count(c), ==, 0);
+        CHECK_INT(r.calls, 0);
+        CHECK_INT(http_client_request_count(c), 0);
         client_free(c);
         http_client_free(NULL);
 }
@@ -546,10 +514,10 @@ static void test_keepalive_and_limits(void) {
         server_reset();
         for (int i = 0; i < 5; i++) {
                 fetch(c, &(struct http_request) { .url = ok }, &r);
-                CHECK_INT(r.status, ==, 200);
+                CHECK_INT(r.status, 200);
                 result_done(&r);
         }
-        CHECK_INT(stat_of("a", "connections_opened"), ==, 1);
+        CHECK_INT(stat_of("a", "connections_opened"), 1);
         client_free(c);
 
         /* Six slow requests through two connections: never more than two at the server at once. */
@@ -559,7 +527,7 @@ static void test_keepalive_and_limits(void) {
         unsigned done = 0;
         server_reset();
         for (size_t i = 0; i < ELEMENTSOF(rs); i++)
-                CHECK_INT(http_submit(c, &(struct http_request) { .url = hold }, on_done, &rs[i]), ==, 0);
+                CHECK_INT(http_submit(c, &(struct http_request) { .url = hold }, on_done, &rs[i]), 0);
         for (;;) {
                 done = 0;
                 for (size_t i = 0; i < ELEMENTSOF(rs); i++)
@@ -569,11 +537,11 @@ static void test_keepalive_and_limits(void) {
                 uv_run(loop, UV_RUN_ONCE);
         }
         for (size_t i = 0; i < ELEMENTSOF(rs); i++) {
-                CHECK_INT(rs[i].status, ==, 200);
+                CHECK_INT(rs[i].status, 200);
                 result_done(&rs[i]);
         }
-        CHECK_INT(stat_of("a", "max_inflight"), ==, 2);
-        CHECK_INT(stat_of("a", "connections_opened"), <=, 2);
+        CHECK_INT(stat_of("a", "max_inflight"), 2);
+        CHECK_CMP(stat_of("a", "connections_opened"), <=, 2);
         client_free(c);
 
         /* The total limit across hosts, with no per-host limit below it. */
@@ -582,13 +550,13 @@ static void test_keepalive_and_limits(void) {
         server_reset();
         struct result rt[6] = {};
         for (size_t i = 0; i < ELEMENTSOF(rt); i++)
-                CHECK_INT(http_submit(c, &(struct http_request) { .url = i % 2 ? hold_b : hold }, on_done, &rt[i]), ==, 0);
+                CHECK_INT(http_submit(c, &(struct http_request) { .url = i % 2 ? hold_b : hold }, on_done, &rt[i]), 0);
         for (size_t i = 0; i < ELEMENTSOF(rt); i++) {
                 run_until(&rt[i].calls, 1);
-                CHECK_INT(rt[i].status, ==, 200);
+                CHECK_INT(rt[i].status, 200);
                 result_done(&rt[i]);
         }
-        CHECK_INT(stat_of("all", "max_inflight"), ==, 2);
+        CHECK_INT(stat_of("all", "max_inflight"), 2);
         client_free(c);
 
         /* A per-host limit below the total. */
@@ -596,13 +564,13 @@ static void test_keepalive_and_limits(void) {
         server_reset();
         struct result rh[3] = {};
         for (size_t i = 0; i < ELEMENTSOF(rh); i++)
-                CHECK_INT(http_submit(c, &(struct http_request) { .url = hold }, on_done, &rh[i]), ==, 0);
+                CHECK_INT(http_submit(c, &(struct http_request) { .url = hold }, on_done, &rh[i]), 0);
         for (size_t i = 0; i < ELEMENTSOF(rh); i++) {
                 run_until(&rh[i].calls, 1);
-                CHECK_INT(rh[i].status, ==, 200);
+                CHECK_INT(rh[i].status, 200);
                 result_done(&rh[i]);
         }
-        CHECK_INT(stat_of("a", "max_inflight"), ==, 1);
+        CHECK_INT(stat_of("a", "max_inflight"), 1);
         client_free(c);
 }
 
@@ -620,9 +588,9 @@ static void test_counting(void) {
                 sum += r.requests;
                 result_done(&r);
         }
-        CHECK_INT(sum, ==, 1 + 2 + 2 + 1);
-        CHECK_INT(http_client_request_count(c), ==, sum);
-        CHECK_INT(logged_count(), ==, sum);
+        CHECK_INT(sum, 1 + 2 + 2 + 1);
+        CHECK_INT(http_client_request_count(c), sum);
+        CHECK_INT(logged_count(), sum);
         client_free(c);
 }
 
@@ -633,7 +601,7 @@ static void test_many(void) {
         _cleanup_free_ char *url = url_a("/ok?size=100");
 
         for (int i = 0; i < N; i++)
-                CHECK_INT(http_submit(c, &(struct http_request) { .url = url }, on_done, &rs[i]), ==, 0);
+                CHECK_INT(http_submit(c, &(struct http_request) { .url = url }, on_done, &rs[i]), 0);
         unsigned ok = 0, calls = 0;
         for (int i = 0; i < N; i++) {
                 run_until(&rs[i].calls, 1);
@@ -641,9 +609,9 @@ static void test_many(void) {
                 ok += rs[i].status == 200 && rs[i].body_len == 100;
                 result_done(&rs[i]);
         }
-        CHECK_INT(calls, ==, N);
-        CHECK_INT(ok, ==, N);
-        CHECK_INT(http_client_request_count(c), ==, N);
+        CHECK_INT(calls, N);
+        CHECK_INT(ok, N);
+        CHECK_INT(http_client_request_count(c), N);
         free(rs);
         client_free(c);
 }
@@ -656,9 +624,9 @@ static void on_cancel_timer(uv_timer_t *t) {
 /* Freeing with requests in every state: connecting, waiting for an answer, waiting to retry. */
 static void test_cancel(void) {
         uv_loop_t own;
-        CHECK_INT(uv_loop_init(&own), ==, 0);
+        CHECK_INT(uv_loop_init(&own), 0);
         struct http_client *c = NULL;
-        CHECK_INT(http_client_new(&own, &(struct http_options) { .connect_timeout_ms = 20000 }, &c), ==, 0);
+        CHECK_INT(http_client_new(&own, &(struct http_options) { .connect_timeout_ms = 20000 }, &c), 0);
 
         _cleanup_free_ char *stall = url_a("/stall");
         _cleanup_free_ char *retry = url_a("/status?code=503&key=cancel&times=5&retry_after=30");
@@ -667,7 +635,7 @@ static void test_cancel(void) {
         struct result rs[ELEMENTSOF(urls)] = {};
         for (size_t i = 0; i < ELEMENTSOF(urls); i++) {
                 rs[i].submit_client = c;
-                CHECK_INT(http_submit(c, &(struct http_request) { .url = urls[i] }, on_done, &rs[i]), ==, 0);
+                CHECK_INT(http_submit(c, &(struct http_request) { .url = urls[i] }, on_done, &rs[i]), 0);
         }
 
         uv_timer_t timer;
@@ -676,35 +644,35 @@ static void test_cancel(void) {
         uv_timer_start(&timer, on_cancel_timer, 500, 0);
         int64_t start = mono_ms();
         uv_run(&own, UV_RUN_DEFAULT);
-        CHECK_INT(mono_ms() - start, <, 20000); /* nothing kept the loop alive after the free */
+        CHECK_CMP(mono_ms() - start, <, 20000); /* nothing kept the loop alive after the free */
 
         for (size_t i = 0; i < ELEMENTSOF(urls); i++) {
-                CHECK_INT(rs[i].calls, ==, 1);
-                CHECK_INT(rs[i].error, ==, -ECANCELED);
-                CHECK_INT(rs[i].submit_in_callback, ==, -ECANCELED);
+                CHECK_INT(rs[i].calls, 1);
+                CHECK_INT(rs[i].error, -ECANCELED);
+                CHECK_INT(rs[i].submit_in_callback, -ECANCELED);
                 result_done(&rs[i]);
         }
-        CHECK_INT(rs[2].attempts, ==, 1);
-        CHECK_INT(uv_loop_close(&own), ==, 0);
+        CHECK_INT(rs[2].attempts, 1);
+        CHECK_INT(uv_loop_close(&own), 0);
 
         /* Freed from inside one request's callback while others are in flight. */
-        CHECK_INT(uv_loop_init(&own), ==, 0);
-        CHECK_INT(http_client_new(&own, NULL, &c), ==, 0);
+        CHECK_INT(uv_loop_init(&own), 0);
+        CHECK_INT(http_client_new(&own, NULL, &c), 0);
         _cleanup_free_ char *ok = url_a("/ok");
         struct result first = { .free_in_callback = c }, others[3] = {};
-        CHECK_INT(http_submit(c, &(struct http_request) { .url = ok }, on_done, &first), ==, 0);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = ok }, on_done, &first), 0);
         for (size_t i = 0; i < ELEMENTSOF(others); i++)
-                CHECK_INT(http_submit(c, &(struct http_request) { .url = stall }, on_done, &others[i]), ==, 0);
+                CHECK_INT(http_submit(c, &(struct http_request) { .url = stall }, on_done, &others[i]), 0);
         uv_run(&own, UV_RUN_DEFAULT);
-        CHECK_INT(first.calls, ==, 1);
-        CHECK_INT(first.status, ==, 200);
+        CHECK_INT(first.calls, 1);
+        CHECK_INT(first.status, 200);
         for (size_t i = 0; i < ELEMENTSOF(others); i++) {
-                CHECK_INT(others[i].calls, ==, 1);
-                CHECK_INT(others[i].error, ==, -ECANCELED);
+                CHECK_INT(others[i].calls, 1);
+                CHECK_INT(others[i].error, -ECANCELED);
                 result_done(&others[i]);
         }
         result_done(&first);
-        CHECK_INT(uv_loop_close(&own), ==, 0);
+        CHECK_INT(uv_loop_close(&own), 0);
 }
 
 /* A callback may queue the next request on the same client. */
@@ -720,16 +688,16 @@ static void on_chain(const struct http_response *resp, void *userdata) {
         ch->done++;
         ch->last_status = resp->status;
         if (--ch->left > 0)
-                CHECK_INT(http_submit(ch->c, &(struct http_request) { .url = ch->url }, on_chain, ch), ==, 0);
+                CHECK_INT(http_submit(ch->c, &(struct http_request) { .url = ch->url }, on_chain, ch), 0);
 }
 
 static void test_chain(void) {
         struct chain ch = { .c = client(NULL), .url = url_a("/ok"), .left = 5 };
-        CHECK_INT(http_submit(ch.c, &(struct http_request) { .url = ch.url }, on_chain, &ch), ==, 0);
+        CHECK_INT(http_submit(ch.c, &(struct http_request) { .url = ch.url }, on_chain, &ch), 0);
         run_until(&ch.done, 5);
-        CHECK_INT(ch.done, ==, 5);
-        CHECK_INT(ch.last_status, ==, 200);
-        CHECK_INT(http_client_request_count(ch.c), ==, 5);
+        CHECK_INT(ch.done, 5);
+        CHECK_INT(ch.last_status, 200);
+        CHECK_INT(http_client_request_count(ch.c), 5);
         free(ch.url);
         client_free(ch.c);
 }
@@ -746,24 +714,24 @@ static void test_http2(void) {
         _cleanup_free_ char *url = util_printf("https://127.0.0.1:%d/h2.txt", port_h2);
 
         for (int i = 0; i < N; i++)
-                CHECK_INT(http_submit(c, &(struct http_request) { .url = url }, on_done, &rs[i]), ==, 0);
+                CHECK_INT(http_submit(c, &(struct http_request) { .url = url }, on_done, &rs[i]), 0);
         for (int i = 0; i < N; i++) {
                 run_until(&rs[i].calls, 1);
-                CHECK_INT(rs[i].error, ==, 0);
-                CHECK_INT(rs[i].status, ==, 200);
+                CHECK_INT(rs[i].error, 0);
+                CHECK_INT(rs[i].status, 200);
                 CHECK_STR(rs[i].body, "hello over h2\n");
                 CHECK_STR(result_header(&rs[i], "Content-Length"), "14");
-                CHECK_INT(rs[i].requests, ==, 1);
+                CHECK_INT(rs[i].requests, 1);
                 result_done(&rs[i]);
         }
-        CHECK_INT(http_client_request_count(c), ==, N);
+        CHECK_INT(http_client_request_count(c), N);
         client_free(c);
 
         /* nghttpd -v tags every line with its connection, "[id=N] ... recv HEADERS frame" for each
          * request; connections without requests (the server's own readiness probe) do not count. */
         _cleanup_free_ char *log = NULL;
         size_t len;
-        CHECK_INT(util_read_file(h2_log, 64 * 1024 * 1024, &log, &len), ==, 0);
+        CHECK_INT(util_read_file(h2_log, 64 * 1024 * 1024, &log, &len), 0);
         if (!log)
                 return;
         long first = -1, others = 0, headers = 0;
@@ -777,9 +745,9 @@ static void test_http2(void) {
                 else if (id != first)
                         others++;
         }
-        CHECK_INT(first, >, 0);
-        CHECK_INT(others, ==, 0);
-        CHECK_INT(headers, ==, N);
+        CHECK_CMP(first, >, 0);
+        CHECK_INT(others, 0);
+        CHECK_INT(headers, N);
 }
 
 static pid_t server_start(int *ret_stdin) {
@@ -868,16 +836,16 @@ int main(void) {
         for (size_t i = 0; i < ELEMENTSOF(tests); i++) {
                 if (only && !streq(only, tests[i].name))
                         continue;
-                unsigned before = failures;
+                unsigned before = check_failed;
                 int64_t start = mono_ms();
                 tests[i].fn();
-                printf("%s %s (%lld ms)\n", failures == before ? "ok  " : "FAIL", tests[i].name,
+                printf("%s %s (%lld ms)\n", check_failed == before ? "ok  " : "FAIL", tests[i].name,
                        (long long) (mono_ms() - start));
         }
 
         client_free(ctl);
         uv_run(loop, UV_RUN_DEFAULT);
-        CHECK_INT(uv_loop_close(loop), ==, 0);
+        CHECK_INT(uv_loop_close(loop), 0);
 
         close(server_stdin);
         kill(server, SIGTERM);
@@ -885,6 +853,5 @@ int main(void) {
         free(cert_path);
         free(h2_log);
 
-        printf("%u checks, %u failed\n", checks, failures);
-        return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return check_summary("test-http");
 }
