@@ -9,38 +9,7 @@
 #include "credentials.h"
 #include "http.h"
 #include "util.h"
-
-static unsigned checks, failures;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                checks++;                                                                          \
-                if (_a != _b) {                                                                    \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s = %lld, expected %lld\n", __FILE__, __LINE__, #a, _a, _b); \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_CONTAINS(hay, needle)                                                                \
-        do {                                                                                       \
-                const char *_h = (hay), *_n = (needle);                                            \
-                checks++;                                                                          \
-                if (!_h || !strstr(_h, _n)) {                                                      \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s = \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__, #hay, \
-                                _h ? _h : "(null)", _n);                                           \
-                }                                                                                  \
-        } while (0)
+#include "../check.h"
 
 static uv_loop_t loop;
 static struct http_client *http;
@@ -448,6 +417,5 @@ int main(void) {
         auth_cache_free(cache);
         CHECK_INT(uv_loop_close(&loop), 0);
         curl_global_cleanup();
-        printf("auth-integration: %u checks, %u failed\n", checks, failures);
-        return failures ? 1 : 0;
+        return check_summary("auth-integration");
 }

@@ -1,20 +1,20 @@
-/* Shared helpers of the registry integration tests: checks, running the loop, small HTTP calls, JSON files. */
+/* Shared helpers of the registry integration tests: running the loop, small HTTP calls, JSON files. */
 #include "common.h"
 
 #include <stdarg.h>
 
-unsigned checks, failures;
+unsigned common_failures;
 
 void run_until(uv_loop_t *loop, const bool *done) {
         int64_t deadline = util_now_ms() + 60000;
         while (!*done) {
                 if (uv_run(loop, UV_RUN_ONCE) == 0 && !*done) {
-                        failures++;
+                        common_failures++;
                         fprintf(stderr, "loop ran dry before the operation finished\n");
                         return;
                 }
                 if (util_now_ms() > deadline) {
-                        failures++;
+                        common_failures++;
                         fprintf(stderr, "operation did not finish within 60 s\n");
                         return;
                 }
@@ -102,7 +102,7 @@ void result_done(struct result *r) {
 
 static void finish(struct result *r, int error, const char *message) {
         if (r->done) {
-                failures++;
+                common_failures++;
                 fprintf(stderr, "callback ran twice\n");
         }
         r->done = true;

@@ -1,4 +1,4 @@
-/* Shared helpers of the registry integration tests: checks, running the loop, small HTTP calls, JSON files. */
+/* Shared helpers of the registry integration tests: running the loop, small HTTP calls, JSON files. */
 #pragma once
 
 #include <cjson/cJSON.h>
@@ -9,50 +9,9 @@
 #include "registry.h"
 #include "util.h"
 
-extern unsigned checks, failures;
-
-#define CHECK(cond)                                                                                \
-        do {                                                                                       \
-                checks++;                                                                          \
-                if (!(cond)) {                                                                     \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_INT(a, b)                                                                            \
-        do {                                                                                       \
-                long long _a = (long long) (a), _b = (long long) (b);                              \
-                checks++;                                                                          \
-                if (_a != _b) {                                                                    \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s == %lld, expected %s == %lld\n", __FILE__,      \
-                                __LINE__, #a, _a, #b, _b);                                         \
-                }                                                                                  \
-        } while (0)
-
-#define CHECK_STR(a, b)                                                                            \
-        do {                                                                                       \
-                const char *_a = (a), *_b = (b);                                                   \
-                checks++;                                                                          \
-                if (!streq_ptr(_a, _b)) {                                                          \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,        \
-                                __LINE__, #a, _a ? _a : "(null)", _b ? _b : "(null)");             \
-                }                                                                                  \
-        } while (0)
-
-/* Checks that a message contains a piece of text, printing both when it does not. */
-#define CHECK_CONTAINS(hay, needle)                                                                \
-        do {                                                                                       \
-                const char *_h = (hay), *_n = (needle);                                            \
-                checks++;                                                                          \
-                if (!_h || !strstr(_h, _n)) {                                                      \
-                        failures++;                                                                \
-                        fprintf(stderr, "%s:%d: %s == \"%s\" does not contain \"%s\"\n", __FILE__, \
-                                __LINE__, #hay, _h ? _h : "(null)", _n);                           \
-                }                                                                                  \
-        } while (0)
+/* Failures these helpers found themselves (a loop that ran dry, a callback that ran twice), for
+ * each program to add to the count of its own checks (tests/check.h). */
+extern unsigned common_failures;
 
 /* Runs the loop until *done, failing the test if the loop runs dry first or 60 s pass. */
 void run_until(uv_loop_t *loop, const bool *done);

@@ -1,6 +1,7 @@
 /* Fault tests of lib/registry against tests/integration/fakeregistry.py: digests, links, redirects, 429, 5xx, rate limits. */
 #include <errno.h>
 
+#include "../check.h"
 #include "common.h"
 #include "config.h"
 #include "http.h"
@@ -394,6 +395,6 @@ int main(void) {
         config_done(&cfg);
         uv_loop_close(loop);
         curl_global_cleanup();
-        printf("test-registry-faults: %u checks, %u failed\n", checks, failures);
-        return failures ? 1 : 0;
+        check_failed += common_failures;
+        return check_summary("test-registry-faults");
 }

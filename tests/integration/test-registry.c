@@ -1,6 +1,7 @@
 /* Integration test of lib/registry against a real docker-registry with token auth (tests/registry/harness.py). */
 #include <errno.h>
 
+#include "../check.h"
 #include "common.h"
 #include "config.h"
 #include "http.h"
@@ -76,10 +77,8 @@ static void test_tags_pages(void) {
         /* Every tag once: the second page starts after the first. */
         for (size_t i = 0; r.tags && i < r.n_tags; i++)
                 for (size_t j = i + 1; j < r.n_tags; j++)
-                        if (streq(r.tags[i], r.tags[j])) {
-                                failures++;
-                                fprintf(stderr, "tag %s listed twice\n", r.tags[i]);
-                        }
+                        if (streq(r.tags[i], r.tags[j]))
+                                check_at(false, __FILE__, __LINE__, "tag %s listed twice", r.tags[i]);
         struct registry_stats s;
         registry_client_stats(rc, &s);
         CHECK_INT(s.tag_pages, 2);
@@ -542,6 +541,6 @@ int main(void) {
         cJSON_Delete(seed);
         uv_loop_close(loop);
         curl_global_cleanup();
-        printf("test-registry: %u checks, %u failed\n", checks, failures);
-        return failures ? 1 : 0;
+        check_failed += common_failures;
+        return check_summary("test-registry");
 }
