@@ -366,13 +366,35 @@ static int bind_texts(struct store *s, sqlite3_stmt *st, size_t n, const char *c
         return 0;
 }
 
-/* Runs a statement that returns no rows; binds the given texts first. */
-static int exec_texts(struct store *s, enum stmt_id id, size_t n, const char *const *v) {
+/* The statement with the texts bound to ?1 … ?n; the caller holds it with _cleanup_stmt_. */
+static int stmt_bind(struct store *s, enum stmt_id id, size_t n, const char *const *v, sqlite3_stmt **ret) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r = stmt_get(s, id, &st);
         if (r < 0)
                 return r;
         r = bind_texts(s, st, n, v);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(st);
+        return 0;
+}
+
+/* Runs a statement that returns no rows; binds the given texts first. */
+static int exec_texts(struct store *s, enum stmt_id id, size_t n, const char *const *v) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = stmt_bind(s, id, n, v, &st);
+        if (r < 0)
+                return r;
+        return stmt_step(s, st);
+}
+
+/* As exec_texts, with the time t bound after the texts, to ?n+1. */
+static int exec_texts_time(struct store *s, enum stmt_id id, size_t n, const char *const *v, time_t t) {
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = stmt_bind(s, id, n, v, &st);
+        if (r < 0)
+                return r;
+        r = bind_time(s, st, (int) n + 1, t);
         if (r < 0)
                 return r;
         return stmt_step(s, st);
@@ -702,6 +724,26 @@ static int grow(void *a, size_t *cap, size_t n, size_t sz) {
         return 0;
 }
 
+/* Reads every row of st into a new array of elements of sz bytes, each zeroed and then filled
+ * by fill. On failure the caller frees the *n elements of *a read so far. */
+static int rows_read(struct store *s, sqlite3_stmt *st, size_t sz, int (*fill)(sqlite3_stmt *st, void *e), void **a,
+                     size_t *n) {
+        size_t cap = 0;
+        int r;
+        while ((r = stmt_step(s, st)) > 0) {
+                r = grow(a, &cap, *n, sz);
+                if (r < 0)
+                        return r;
+                void *e = (char *) *a + *n * sz;
+                memset(e, 0, sz);
+                (*n)++;
+                r = fill(st, e);
+                if (r < 0)
+                        return r;
+        }
+        return r;
+}
+
 int store_set_repositories(struct store *s, const struct store_repository *repos, size_t n, time_t now) {
         if (!s || (n > 0 && !repos))
                 return -EINVAL;
@@ -715,11 +757,8 @@ int store_set_repositories(struct store *s, const struct store_repository *repos
         r = exec_texts(s, STMT_UNLIST_ALL, 0, NULL);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                r = stmt_get(s, STMT_LIST_REPOSITORY, &st);
-                if (r < 0)
-                        break;
                 const char *texts[] = { repos[i].name, repos[i].canonical, repos[i].pinned, repos[i].source };
-                r = bind_texts(s, st, ELEMENTSOF(texts), texts);
+                r = stmt_bind(s, STMT_LIST_REPOSITORY, ELEMENTSOF(texts), texts, &st);
                 if (r >= 0)
                         r = bind_int(s, st, 5, (int64_t) i);
                 if (r >= 0)
@@ -732,10 +771,7 @@ int store_set_repositories(struct store *s, const struct store_repository *repos
 
 static int repository_exists(struct store *s, const char *repository) {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_REPOSITORY_EXISTS, &st);
-        if (r < 0)
-                return r;
-        r = bind_text(s, st, 1, repository);
+        int r = stmt_bind(s, STMT_REPOSITORY_EXISTS, 1, &repository, &st);
         if (r < 0)
                 return r;
         return stmt_step(s, st);
@@ -828,10 +864,7 @@ static int tags_prune(struct store *s, const char *repository, const struct stor
         _cleanup_strv_free_ char **gone = NULL;
         {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                int r = stmt_get(s, STMT_TAG_NAMES, &st);
-                if (r < 0)
-                        return r;
-                r = bind_text(s, st, 1, repository);
+                int r = stmt_bind(s, STMT_TAG_NAMES, 1, &repository, &st);
                 if (r < 0)
                         return r;
                 while ((r = stmt_step(s, st)) > 0) {
@@ -869,34 +902,19 @@ static int put_result_locked(struct store *s, const struct store_record *rec, ti
         r = platforms_to_json(rec->platforms, &platforms);
         if (r < 0)
                 return r;
-        {
-                _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                r = stmt_get(s, STMT_RESULT_UPSERT, &st);
-                if (r < 0)
-                        return r;
-                const char *texts[] = {
-                        rec->repository, rec->title, rec->vendor, rec->description, rec->latest,
-                        rec->latest_compatible, rec->api_constraint, rec->latest_api_constraint, rec->digest,
-                        platforms, rec->status,
-                };
-                r = bind_texts(s, st, ELEMENTSOF(texts), texts);
-                if (r < 0)
-                        return r;
-                r = bind_time(s, st, 12, checked_at);
-                if (r < 0)
-                        return r;
-                r = stmt_step(s, st);
-                if (r < 0)
-                        return r;
-        }
+        const char *result[] = {
+                rec->repository, rec->title, rec->vendor, rec->description, rec->latest,
+                rec->latest_compatible, rec->api_constraint, rec->latest_api_constraint, rec->digest,
+                platforms, rec->status,
+        };
+        r = exec_texts_time(s, STMT_RESULT_UPSERT, ELEMENTSOF(result), result, checked_at);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < n_tags; i++) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                r = stmt_get(s, STMT_TAG_UPSERT, &st);
-                if (r < 0)
-                        return r;
                 const char *texts[] = { rec->repository, tags[i].tag, tags[i].digest };
-                r = bind_texts(s, st, ELEMENTSOF(texts), texts);
+                r = stmt_bind(s, STMT_TAG_UPSERT, ELEMENTSOF(texts), texts, &st);
                 if (r >= 0)
                         r = bind_time(s, st, 4, checked_at);
                 if (r >= 0)
@@ -918,12 +936,9 @@ static int put_result_locked(struct store *s, const struct store_record *rec, ti
         }
         for (size_t i = 0; i < n_verdicts; i++) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                r = stmt_get(s, STMT_VERDICT_UPSERT, &st);
-                if (r < 0)
-                        return r;
                 const char *texts[] = { rec->repository, verdicts[i].tag, verdicts[i].digest,
                                         verdicts[i].api_constraint };
-                r = bind_texts(s, st, ELEMENTSOF(texts), texts);
+                r = stmt_bind(s, STMT_VERDICT_UPSERT, ELEMENTSOF(texts), texts, &st);
                 if (r >= 0)
                         r = bind_int(s, st, 5, verdicts[i].compatible);
                 if (r >= 0)
@@ -970,16 +985,8 @@ int store_put_error(struct store *s, const char *repository, const char *message
         if (r == 0)
                 r = -ENOENT;
         if (r > 0) {
-                _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                r = stmt_get(s, STMT_RESULT_ERROR, &st);
-                if (r >= 0)
-                        r = bind_text(s, st, 1, repository);
-                if (r >= 0)
-                        r = bind_text(s, st, 2, message);
-                if (r >= 0)
-                        r = bind_time(s, st, 3, checked_at);
-                if (r >= 0)
-                        r = stmt_step(s, st);
+                const char *texts[] = { repository, message };
+                r = exec_texts_time(s, STMT_RESULT_ERROR, ELEMENTSOF(texts), texts, checked_at);
         }
         return tx_end(s, r < 0 ? r : 0);
 }
@@ -1002,7 +1009,8 @@ static int version_newer(const char *candidate, const char *installed) {
         return r;
 }
 
-static int record_from_row(sqlite3_stmt *st, struct store_record *ret) {
+/* Fills a struct store_record, written only on success; a rows_read fill. */
+static int record_from_row(sqlite3_stmt *st, void *ret) {
         _cleanup_(store_record_done) struct store_record rec = {};
         struct {
                 int col;
@@ -1038,7 +1046,7 @@ static int record_from_row(sqlite3_stmt *st, struct store_record *ret) {
                         return r;
                 rec.update_available = r > 0;
         }
-        *ret = rec;
+        *(struct store_record *) ret = rec;
         rec = (struct store_record){};
         return 0;
 }
@@ -1051,16 +1059,8 @@ int store_list_records(struct store *s, enum store_order order, struct store_rec
         if (r < 0)
                 return r;
         struct store_record *a = NULL;
-        size_t n = 0, cap = 0;
-        while ((r = stmt_step(s, st)) > 0) {
-                r = grow(&a, &cap, n, sizeof(*a));
-                if (r < 0)
-                        break;
-                r = record_from_row(st, &a[n]);
-                if (r < 0)
-                        break;
-                n++;
-        }
+        size_t n = 0;
+        r = rows_read(s, st, sizeof(*a), record_from_row, (void **) &a, &n);
         if (r < 0) {
                 store_record_array_free(a, n);
                 return r;
@@ -1074,10 +1074,7 @@ int store_get_record(struct store *s, const char *repository, struct store_recor
         if (!s || !repository || !ret)
                 return -EINVAL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_RECORD_GET, &st);
-        if (r < 0)
-                return r;
-        r = bind_text(s, st, 1, repository);
+        int r = stmt_bind(s, STMT_RECORD_GET, 1, &repository, &st);
         if (r < 0)
                 return r;
         r = stmt_step(s, st);
@@ -1088,37 +1085,32 @@ int store_get_record(struct store *s, const char *repository, struct store_recor
         return record_from_row(st, ret);
 }
 
+static int verdict_from_row(sqlite3_stmt *st, void *e) {
+        struct store_verdict *v = e;
+        int r = column_strdup(st, 0, &v->tag);
+        if (r >= 0)
+                r = column_strdup(st, 1, &v->digest);
+        if (r >= 0)
+                r = column_strdup(st, 2, &v->api_constraint);
+        if (r >= 0)
+                r = column_strdup(st, 4, &v->reason);
+        if (r < 0)
+                return r;
+        v->compatible = sqlite3_column_int(st, 3) != 0;
+        v->scan_id = sqlite3_column_int64(st, 5);
+        return 0;
+}
+
 int store_get_verdicts(struct store *s, const char *repository, struct store_verdict **ret, size_t *ret_n) {
         if (!s || !repository || !ret || !ret_n)
                 return -EINVAL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_VERDICTS_GET, &st);
-        if (r < 0)
-                return r;
-        r = bind_text(s, st, 1, repository);
+        int r = stmt_bind(s, STMT_VERDICTS_GET, 1, &repository, &st);
         if (r < 0)
                 return r;
         struct store_verdict *a = NULL;
-        size_t n = 0, cap = 0;
-        while ((r = stmt_step(s, st)) > 0) {
-                r = grow(&a, &cap, n, sizeof(*a));
-                if (r < 0)
-                        break;
-                struct store_verdict *v = &a[n];
-                *v = (struct store_verdict){};
-                n++;
-                r = column_strdup(st, 0, &v->tag);
-                if (r >= 0)
-                        r = column_strdup(st, 1, &v->digest);
-                if (r >= 0)
-                        r = column_strdup(st, 2, &v->api_constraint);
-                if (r >= 0)
-                        r = column_strdup(st, 4, &v->reason);
-                if (r < 0)
-                        break;
-                v->compatible = sqlite3_column_int(st, 3) != 0;
-                v->scan_id = sqlite3_column_int64(st, 5);
-        }
+        size_t n = 0;
+        r = rows_read(s, st, sizeof(*a), verdict_from_row, (void **) &a, &n);
         if (r < 0) {
                 store_verdict_array_free(a, n);
                 return r;
@@ -1128,32 +1120,26 @@ int store_get_verdicts(struct store *s, const char *repository, struct store_ver
         return 0;
 }
 
+static int tag_from_row(sqlite3_stmt *st, void *e) {
+        struct store_tag *t = e;
+        int r = column_strdup(st, 0, &t->tag);
+        if (r >= 0)
+                r = column_strdup(st, 1, &t->digest);
+        if (r >= 0)
+                r = column_strdup(st, 2, &t->verified_at);
+        return r;
+}
+
 int store_get_tags(struct store *s, const char *repository, struct store_tag **ret, size_t *ret_n) {
         if (!s || !repository || !ret || !ret_n)
                 return -EINVAL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_TAGS_GET, &st);
-        if (r < 0)
-                return r;
-        r = bind_text(s, st, 1, repository);
+        int r = stmt_bind(s, STMT_TAGS_GET, 1, &repository, &st);
         if (r < 0)
                 return r;
         struct store_tag *a = NULL;
-        size_t n = 0, cap = 0;
-        while ((r = stmt_step(s, st)) > 0) {
-                r = grow(&a, &cap, n, sizeof(*a));
-                if (r < 0)
-                        break;
-                a[n] = (struct store_tag){};
-                n++;
-                r = column_strdup(st, 0, &a[n - 1].tag);
-                if (r >= 0)
-                        r = column_strdup(st, 1, &a[n - 1].digest);
-                if (r >= 0)
-                        r = column_strdup(st, 2, &a[n - 1].verified_at);
-                if (r < 0)
-                        break;
-        }
+        size_t n = 0;
+        r = rows_read(s, st, sizeof(*a), tag_from_row, (void **) &a, &n);
         if (r < 0) {
                 store_tag_array_free(a, n);
                 return r;
@@ -1170,11 +1156,8 @@ int store_put_manifest(struct store *s, const char *digest, const char *media_ty
         if (len > STORE_BLOB_MAX)
                 return -EFBIG;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_MANIFEST_PUT, &st);
-        if (r < 0)
-                return r;
         const char *texts[] = { digest, media_type };
-        r = bind_texts(s, st, ELEMENTSOF(texts), texts);
+        int r = stmt_bind(s, STMT_MANIFEST_PUT, ELEMENTSOF(texts), texts, &st);
         if (r < 0)
                 return r;
         /* A zero-length blob must still be a blob, not NULL, for the NOT NULL column. */
@@ -1192,10 +1175,7 @@ int store_get_manifest(struct store *s, const char *digest, char **ret_media_typ
         if (!s || !digest)
                 return -EINVAL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_MANIFEST_GET, &st);
-        if (r < 0)
-                return r;
-        r = bind_text(s, st, 1, digest);
+        int r = stmt_bind(s, STMT_MANIFEST_GET, 1, &digest, &st);
         if (r < 0)
                 return r;
         r = stmt_step(s, st);
@@ -1231,28 +1211,15 @@ int store_put_config(struct store *s, const char *digest, const struct store_con
         const char *labels = config->labels ? config->labels : "{}";
         if (strlen(labels) > STORE_BLOB_MAX)
                 return -EFBIG;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_CONFIG_PUT, &st);
-        if (r < 0)
-                return r;
         const char *texts[] = { digest, config->os, config->architecture, config->variant, labels };
-        r = bind_texts(s, st, ELEMENTSOF(texts), texts);
-        if (r < 0)
-                return r;
-        r = bind_time(s, st, 6, now);
-        if (r < 0)
-                return r;
-        return stmt_step(s, st);
+        return exec_texts_time(s, STMT_CONFIG_PUT, ELEMENTSOF(texts), texts, now);
 }
 
 int store_get_config(struct store *s, const char *digest, struct store_config *ret) {
         if (!s || !digest || !ret)
                 return -EINVAL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_CONFIG_GET, &st);
-        if (r < 0)
-                return r;
-        r = bind_text(s, st, 1, digest);
+        int r = stmt_bind(s, STMT_CONFIG_GET, 1, &digest, &st);
         if (r < 0)
                 return r;
         r = stmt_step(s, st);
@@ -1340,18 +1307,8 @@ int store_last_scan(struct store *s, struct store_scan *ret) {
 }
 
 static int installed_set(struct store *s, const char *repository, const char *version, time_t now) {
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_INSTALLED_SET, &st);
-        if (r < 0)
-                return r;
         const char *texts[] = { repository, version };
-        r = bind_texts(s, st, ELEMENTSOF(texts), texts);
-        if (r < 0)
-                return r;
-        r = bind_time(s, st, 3, now);
-        if (r < 0)
-                return r;
-        return stmt_step(s, st);
+        return exec_texts_time(s, STMT_INSTALLED_SET, ELEMENTSOF(texts), texts, now);
 }
 
 int store_installed_replace(struct store *s, char *const *pairs, time_t now) {
@@ -1414,18 +1371,8 @@ int store_installed_list(struct store *s, char ***ret_pairs) {
 int store_notification_mark(struct store *s, const char *repository, const char *version, time_t now) {
         if (!s || !repository || !version)
                 return -EINVAL;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_NOTIFICATION_MARK, &st);
-        if (r < 0)
-                return r;
         const char *texts[] = { repository, version };
-        r = bind_texts(s, st, ELEMENTSOF(texts), texts);
-        if (r < 0)
-                return r;
-        r = bind_time(s, st, 3, now);
-        if (r < 0)
-                return r;
-        r = stmt_step(s, st);
+        int r = exec_texts_time(s, STMT_NOTIFICATION_MARK, ELEMENTSOF(texts), texts, now);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) > 0;
@@ -1435,11 +1382,8 @@ int store_notification_was_sent(struct store *s, const char *repository, const c
         if (!s || !repository || !version)
                 return -EINVAL;
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        int r = stmt_get(s, STMT_NOTIFICATION_GET, &st);
-        if (r < 0)
-                return r;
         const char *texts[] = { repository, version };
-        r = bind_texts(s, st, ELEMENTSOF(texts), texts);
+        int r = stmt_bind(s, STMT_NOTIFICATION_GET, ELEMENTSOF(texts), texts, &st);
         if (r < 0)
                 return r;
         return stmt_step(s, st);
