@@ -1008,6 +1008,28 @@ static char *token_url(const char *realm, const char *service, char *const *scop
         return TAKE_PTR(url);
 }
 
+/* The form of docker's OAuth2 refresh-token grant: the scopes space-separated in one parameter. */
+static char *oauth_form(const char *service, char *const *scopes, const char *refresh_token) {
+        _cleanup_free_ char *form = strdup("grant_type=refresh_token");
+        _cleanup_free_ char *joined = strdup("");
+        char sep = '&';
+        if (!form || !joined)
+                return NULL;
+        for (char *const *s = scopes; s && *s; s++) {
+                char *j = util_printf("%s%s%s", joined, *joined ? " " : "", *s);
+                if (!j)
+                        return NULL;
+                free(joined);
+                joined = j;
+        }
+        if ((service && append_param(&form, &sep, "service", service) < 0) ||
+            append_param(&form, &sep, "client_id", "extupdated") < 0 ||
+            (*joined && append_param(&form, &sep, "scope", joined) < 0) ||
+            append_param(&form, &sep, "refresh_token", refresh_token) < 0)
+                return NULL;
+        return TAKE_PTR(form);
+}
+
 /* A short, printable excerpt of the issuer's error, unless it repeats a secret we sent. */
 static char *server_detail(const struct http_response *resp, const struct auth_credentials *creds) {
         if (!resp->body || resp->body_len == 0)
@@ -1135,10 +1157,6 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
         int r = auth_check_realm(challenge->realm, registry_is_https, NULL);
         if (r < 0)
                 return r;
-        /* Docker's identity-token exchange is an OAuth2 POST, which the HTTP client does not send. */
-        if (creds && creds->identity_token && !creds->password)
-                return -EOPNOTSUPP;
-
         const char *own[] = { challenge->scope, NULL };
         _cleanup_strv_free_ char **wanted = NULL;
         r = scopes_normalize(scopes ? scopes : own, &wanted);
@@ -1178,9 +1196,18 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
                 return -ENOMEM;
         }
 
-        _cleanup_free_ char *url = token_url(p->realm, p->service, p->scopes);
+        bool oauth = creds && creds->identity_token && *creds->identity_token;
+        _cleanup_free_ char *url = oauth ? strdup(p->realm) : token_url(p->realm, p->service, p->scopes);
+        char *form = NULL;
         char *authorization = NULL;
-        if (creds && creds->username && creds->password) {
+        if (oauth) {
+                /* Docker's exchange of an identity (refresh) token: an OAuth2 form POST to the realm. */
+                form = oauth_form(p->service, p->scopes, creds->identity_token);
+                if (!form) {
+                        pending_free(p);
+                        return -ENOMEM;
+                }
+        } else if (creds && creds->username && creds->password) {
                 _cleanup_free_ char *basic = auth_basic_header(creds);
                 authorization = basic ? util_printf("Authorization: %s", basic) : NULL;
                 if (basic)
@@ -1192,19 +1219,23 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
         }
         if (!url) {
                 free_secret(authorization);
+                free_secret(form);
                 pending_free(p);
                 return -ENOMEM;
         }
         const char *headers[] = { "Accept: application/json", authorization, NULL };
         struct http_request req = {
-                .method = "GET",
+                .method = oauth ? "POST" : "GET",
                 .url = url,
                 .headers = headers,
                 .max_body = MAX_TOKEN_RESPONSE,
-                .follow_redirects = true,
+                .follow_redirects = !oauth,
+                .body = form,
+                .body_len = form ? strlen(form) : 0,
         };
         r = http_submit(http, &req, on_token_response, p);
         free_secret(authorization);
+        free_secret(form);
         if (r < 0) {
                 pending_free(p);
                 return r;

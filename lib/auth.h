@@ -91,9 +91,8 @@ typedef void (*auth_token_fn)(int error, const char *token, const char *error_me
 /* Requests one token for SEVERAL scopes in one request (repeated scope= parameters, as Docker Hub
  * accepts): GET realm?service=S&scope=A&scope=B… with Basic credentials when given. scopes is
  * NULL-terminated, each may hold several space-separated scopes (at most 256 in all); NULL means
- * the challenge's own scope (if any). An identity token needs docker's OAuth2 exchange (POST
- * grant_type=refresh_token), which the HTTP client cannot send yet: an identity token without a
- * password is refused with -EOPNOTSUPP.
+ * the challenge's own scope (if any). Credentials with an identity token use docker's OAuth2
+ * exchange instead: POST realm with grant_type=refresh_token, the scopes space-separated.
  *
  * The token is stored in the cache for every requested scope, except that when it is a JWT with
  * an "access" claim only the scopes it actually grants are stored: after the callback,
@@ -109,8 +108,8 @@ typedef void (*auth_token_fn)(int error, const char *token, const char *error_me
  *
  * Returns 0 when cb will run (exactly once, from the loop, never from inside this call), or
  * without calling cb: -EINVAL (not a Bearer challenge, no realm, bad arguments), -EPERM (realm refused: see
- * auth_check_realm for the message, with the realm that carries no userinfo either), -EOPNOTSUPP
- * (identity token), -E2BIG (too many scopes), -ENOMEM, or http_submit's errors. */
+ * auth_check_realm for the message, with the realm that carries no userinfo either),
+ * -E2BIG (too many scopes), -ENOMEM, or http_submit's errors. */
 int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_challenge *challenge,
                      bool registry_is_https, const char *const *scopes, const struct auth_credentials *creds,
                      auth_token_fn cb, void *userdata);

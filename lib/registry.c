@@ -748,17 +748,6 @@ static void op_authorize(struct op *op) {
                 const char *one[] = { scope, NULL };
                 r = auth_fetch_token(rc->auth, rc->http, ch, h->https, one, &h->creds, on_op_token, op);
         }
-        if (r == -EOPNOTSUPP) {
-                /* Docker's identity-token exchange is an OAuth2 POST we do not speak: go anonymous. */
-                _cleanup_free_ char *note = util_printf(
-                        "%s: identity-token credentials from docker's config are not supported; using anonymous access",
-                        h->domain);
-                if (note)
-                        set_note(rc, note);
-                auth_credentials_done(&h->creds);
-                op_authorize(op);
-                return;
-        }
         if (r < 0) {
                 _cleanup_free_ char *why = NULL;
                 if (r == -EPERM)

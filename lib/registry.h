@@ -68,7 +68,7 @@ int registry_client_add_scope(struct registry_client *rc, const char *domain, co
  *                     scheme, a token realm downgrading to HTTP
  *   -E2BIG            more than REGISTRY_MAX_TAG_PAGES pages or REGISTRY_MAX_TAGS tags
  *   -ELOOP            the tag pages link back to a page already fetched
- *   -EPROTO           another HTTP status; -EOPNOTSUPP identity-token credentials
+ *   -EPROTO           another HTTP status
  *   -ETIMEDOUT, -ECONNREFUSED, -EFBIG, ...  transport errors from lib/http (after its retries)
  *   -ECANCELED        the client was freed
  * Results are NULL on error. A result's pointer fields are owned by the client and freed after

@@ -475,8 +475,6 @@ static void test_fetch_refusals(void) {
         ch.realm = (char *) "gopher://auth.example/token";
         CHECK_INT(auth_fetch_token(c, dummy, &ch, false, NULL, NULL, (auth_token_fn) 1, NULL), -EPERM);
         ch.realm = (char *) "https://auth.example/token";
-        struct auth_credentials idt = { .identity_token = (char *) "refresh" };
-        CHECK_INT(auth_fetch_token(c, dummy, &ch, true, NULL, &idt, (auth_token_fn) 1, NULL), -EOPNOTSUPP);
 
         char **many = calloc(258, sizeof(char *));
         CHECK(many != NULL);

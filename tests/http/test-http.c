@@ -494,7 +494,9 @@ static void test_invalid(void) {
         const char *const crlf[] = { "X-Evil: a\r\nX-Injected: b", NULL };
         const char *const noname[] = { "no colon here", NULL };
 
-        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .method = "POST" }, on_done, &r), -EINVAL);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .method = "PUT" }, on_done, &r), -EINVAL);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .body = "x", .body_len = 1 }, on_done, &r),
+                  -EINVAL);
         CHECK_INT(http_submit(c, &(struct http_request) { .url = "ftp://127.0.0.1/x" }, on_done, &r), -EINVAL);
         CHECK_INT(http_submit(c, &(struct http_request) { .url = NULL }, on_done, &r), -EINVAL);
         CHECK_INT(http_submit(c, &(struct http_request) { .url = url, .headers = crlf }, on_done, &r), -EINVAL);

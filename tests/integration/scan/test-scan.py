@@ -10,6 +10,7 @@ and state directory and compares whole CONTRACT §4 records. Every run also chec
 report's `requests` equals what the registry's own access log and the token server saw.
 """
 
+import base64
 import http.server
 import inspect
 import json
@@ -23,6 +24,8 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.environ.get("EXTUPDATED_TESTS") or os.path.dirname(os.path.dirname(HERE))
@@ -747,6 +750,52 @@ class RemoteAllowlist(ScanCase):
         self.assertEqual(fifth.exit, 1)
         self.assertIn("error: %s: cannot fetch the allow-list" % url, fifth.stderr)
         self.assertIn("no allow-list could be read", fifth.stderr)
+
+
+class Credentials(ScanCase):
+    """A private repository, read with the credentials docker keeps in config.json."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.repo = "priv/ext"
+        spec = {"repositories": {cls.repo: {"private": True, "tags": {
+            "1.0.0": image_labels("Private", ">= 0.3.0", "1.0.0")}}}}
+        SPEC[cls.repo] = dict(spec["repositories"][cls.repo]["tags"])
+        DIGESTS.update(seed_images(spec))
+
+    def scan_with(self, auths):
+        files = self.files(["%s/%s" % (REG, self.repo)])
+        if auths is not None:
+            os.makedirs(os.path.join(files["dir"], "docker"), exist_ok=True)
+            write_json(os.path.join(files["dir"], "docker", "config.json"), {"auths": {REG: auths}})
+        return self.scan(files=files, expect_exit=0 if auths else 2)
+
+    def test_anonymous_is_refused(self):
+        run = self.scan_with(None)
+        rec = run.records["%s/%s" % (REG, self.repo)]
+        self.assertEqual(rec["status"], "error")
+        self.assertIn("priv/ext", rec["error"])
+
+    def test_username_and_password(self):
+        user, password = H.issuer.user, H.issuer.password
+        auth = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+        run = self.scan_with({"auth": auth})
+        self.assertRecord(run, self.expect(self.repo, "1.0.0", "1.0.0"))
+        self.assertEqual(run.count("GET token"), 1)
+        self.assertNotIn(password, run.stderr + run.stdout)
+
+    def test_identity_token(self):
+        # What `docker login` keeps for registries that hand out refresh tokens.
+        form = urllib.parse.urlencode({"grant_type": "password", "username": H.issuer.user,
+                                       "password": H.issuer.password, "service": "registry.docker.io",
+                                       "client_id": "test", "access_type": "offline"}).encode()
+        with urllib.request.urlopen(urllib.request.Request(H.token_url, data=form)) as resp:
+            refresh = json.load(resp)["refresh_token"]
+        run = self.scan_with({"identitytoken": refresh})
+        self.assertRecord(run, self.expect(self.repo, "1.0.0", "1.0.0"))
+        self.assertEqual(run.count("POST token"), 1, run.counts)
+        self.assertEqual(run.count("GET token"), 0, run.counts)
+        self.assertNotIn(refresh, run.stderr + run.stdout)
 
 
 def main():
