@@ -14,6 +14,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "platform.h"
 #include "semver.h"
 #include "util.h"
 
@@ -23,8 +24,6 @@ static void json_deletep(cJSON **j) {
 
 /* Longest value quoted back in a message; the rest is elided. */
 #define QUOTE_MAX 80u
-/* Longest platform component (os, architecture, variant) accepted. */
-#define PLATFORM_COMPONENT_MAX 32u
 
 static bool ascii_alnum(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -41,85 +40,33 @@ static void ascii_lower_copy(char *dst, const char *src) {
 
 /* ---- platforms ---- */
 
-static bool platform_component_valid(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > PLATFORM_COMPONENT_MAX)
-                return false;
-        for (; *s; s++)
-                if (!ascii_alnum(*s) && *s != '_' && *s != '-' && *s != '.')
-                        return false;
-        return true;
-}
-
-int config_platform_normalize(const char *os, const char *arch, const char *variant, char **ret) {
-        char o[PLATFORM_COMPONENT_MAX + 1], a[PLATFORM_COMPONENT_MAX + 1], v[PLATFORM_COMPONENT_MAX + 2] = "";
-
-        if (!os || !arch || !platform_component_valid(os) || !platform_component_valid(arch) ||
-            (variant && *variant && !platform_component_valid(variant)))
-                return -EINVAL;
-        ascii_lower_copy(o, os);
-        ascii_lower_copy(a, arch);
-        if (variant)
-                ascii_lower_copy(v, variant);
-
-        if (streq(o, "macos"))
-                strcpy(o, "darwin");
-
-        if (streq(a, "i386")) {
-                strcpy(a, "386");
-                v[0] = 0;
-        } else if (streq(a, "x86_64") || streq(a, "x86-64") || streq(a, "amd64")) {
-                strcpy(a, "amd64");
-                if (streq(v, "v1"))
-                        v[0] = 0;
-        } else if (streq(a, "aarch64") || streq(a, "arm64")) {
-                strcpy(a, "arm64");
-                if (streq(v, "8") || streq(v, "8.0") || streq(v, "v8") || streq(v, "v8.0"))
-                        v[0] = 0;
-                else if (streq(v, "9") || streq(v, "9.0") || streq(v, "v9.0"))
-                        strcpy(v, "v9");
-                else if (v[0] >= '0' && v[0] <= '9') {
-                        memmove(v + 1, v, strlen(v) + 1);
-                        v[0] = 'v';
-                }
-        } else if (streq(a, "armhf")) {
-                strcpy(a, "arm");
-                strcpy(v, "v7");
-        } else if (streq(a, "armel")) {
-                strcpy(a, "arm");
-                strcpy(v, "v6");
-        } else if (streq(a, "arm")) {
-                if (streq(v, "") || streq(v, "7"))
-                        strcpy(v, "v7");
-                else if (streq(v, "5") || streq(v, "6") || streq(v, "8")) {
-                        memmove(v + 1, v, strlen(v) + 1);
-                        v[0] = 'v';
-                }
-        }
-
-        char *s = v[0] ? util_printf("%s/%s/%s", o, a, v) : util_printf("%s/%s", o, a);
+static int platform_string(const struct platform *p, char **ret) {
+        char *s = platform_format(p);
         if (!s)
                 return -ENOMEM;
         *ret = s;
         return 0;
 }
 
+int config_platform_normalize(const char *os, const char *arch, const char *variant, char **ret) {
+        struct platform p;
+
+        /* Unlike a registry's text, ours must be a platform: its components are checked. */
+        if (!os || !arch || !platform_component_valid(os) || !platform_component_valid(arch) ||
+            (variant && *variant && !platform_component_valid(variant)))
+                return -EINVAL;
+        int r = platform_normalize(os, arch, variant, &p);
+        if (r < 0)
+                return r;
+        return platform_string(&p, ret);
+}
+
 int config_platform_parse(const char *s, char **ret) {
-        char buf[3 * (PLATFORM_COMPONENT_MAX + 1)];
-        if (strlen(s) >= sizeof(buf))
-                return -EINVAL;
-        strcpy(buf, s);
-        char *arch = strchr(buf, '/');
-        if (!arch)
-                return -EINVAL;
-        *arch++ = 0;
-        char *variant = strchr(arch, '/');
-        if (variant) {
-                *variant++ = 0;
-                if (!*variant || strchr(variant, '/'))
-                        return -EINVAL;
-        }
-        return config_platform_normalize(buf, arch, variant, ret);
+        struct platform p;
+        int r = platform_parse(s, &p);
+        if (r < 0)
+                return r;
+        return platform_string(&p, ret);
 }
 
 int config_platform_host(char **ret) {
