@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <strings.h>
 
+#include "platform.h"
 #include "util.h"
 
 #define MEDIA_TYPE_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
@@ -174,55 +175,9 @@ char *manifest_platform_format(const struct manifest_platform *p) {
         return util_printf("%s/%s", p->os, p->architecture);
 }
 
-/* A platform in containerd's normal form, in fixed buffers: nothing here needs to outlive a call. */
-struct norm {
-        char os[32], arch[32], variant[32];
-};
-
-static void lower_copy(char *dst, size_t size, const char *src) {
-        size_t i = 0;
-        for (; src && src[i] && i + 1 < size; i++)
-                dst[i] = (char) tolower((unsigned char) src[i]);
-        dst[i] = 0;
-}
-
-static void normalize(const struct manifest_platform *p, struct norm *n) {
-        lower_copy(n->os, sizeof n->os, p->os);
-        lower_copy(n->arch, sizeof n->arch, p->architecture);
-        lower_copy(n->variant, sizeof n->variant, p->variant);
-        char *a = n->arch, *v = n->variant;
-        if (streq(n->os, "macos"))
-                strcpy(n->os, "darwin");
-        if (streq(a, "i386")) {
-                strcpy(a, "386");
-                v[0] = 0;
-        } else if (streq(a, "x86_64") || streq(a, "x86-64") || streq(a, "amd64")) {
-                strcpy(a, "amd64");
-                if (streq(v, "v1"))
-                        v[0] = 0;
-        } else if (streq(a, "aarch64") || streq(a, "arm64")) {
-                strcpy(a, "arm64");
-                if (streq(v, "8") || streq(v, "v8") || streq(v, "v8.0"))
-                        v[0] = 0;
-                else if (streq(v, "9") || streq(v, "9.0") || streq(v, "v9.0"))
-                        strcpy(v, "v9");
-        } else if (streq(a, "armhf")) {
-                strcpy(a, "arm");
-                strcpy(v, "v7");
-        } else if (streq(a, "armel")) {
-                strcpy(a, "arm");
-                strcpy(v, "v6");
-        } else if (streq(a, "arm")) {
-                if (streq(v, "") || streq(v, "7"))
-                        strcpy(v, "v7");
-                else if (streq(v, "5") || streq(v, "6") || streq(v, "8"))
-                        snprintf(v, sizeof n->variant, "v%c", v[0]);
-        }
-}
-
 /* The ordered level of a normalized variant within its architecture, or -1 when it has none
  * that we know of (then only an exact variant match counts). */
-static int variant_level(const struct norm *n) {
+static int variant_level(const struct platform *n) {
         const char *v = n->variant;
         if (streq(n->arch, "amd64")) {
                 if (!*v)
@@ -245,9 +200,11 @@ unsigned manifest_platform_match(const struct manifest_platform *want,
                                  const struct manifest_platform *have) {
         if (!want->os || !want->architecture || !have->os || !have->architecture)
                 return 0;
-        struct norm w, h;
-        normalize(want, &w);
-        normalize(have, &h);
+        /* A component too long for any known platform matches nothing. */
+        struct platform w, h;
+        if (platform_normalize(want->os, want->architecture, want->variant, &w) < 0 ||
+            platform_normalize(have->os, have->architecture, have->variant, &h) < 0)
+                return 0;
         if (!streq(w.os, h.os) || !streq(w.arch, h.arch))
                 return 0;
         if (streq(w.variant, h.variant))
@@ -266,11 +223,11 @@ unsigned manifest_platform_match(const struct manifest_platform *want,
 char *manifest_platform_normalized(const struct manifest_platform *p) {
         if (!p->os || !p->architecture)
                 return NULL;
-        struct norm n;
-        normalize(p, &n);
-        if (*n.variant)
-                return util_printf("%s/%s/%s", n.os, n.arch, n.variant);
-        return util_printf("%s/%s", n.os, n.arch);
+        struct platform n;
+        /* A platform with a component too long to normalize is shown as written. */
+        if (platform_normalize(p->os, p->architecture, p->variant, &n) < 0)
+                return manifest_platform_format(p);
+        return platform_format(&n);
 }
 
 static void descriptor_done(struct manifest_descriptor *d) {
