@@ -138,13 +138,12 @@ static void test_parse(void) {
         static const struct {
                 const char *in, *out;
         } ok[] = {
-                { "linux/amd64", "linux/amd64" },         { "Linux/X86_64", "linux/amd64" },
-                { "linux/amd64/v1", "linux/amd64" },      { "linux/arm64/v8", "linux/arm64" },
-                { "linux/arm64/8.0", "linux/arm64" },     { "linux/aarch64/v8.0", "linux/arm64" },
-                { "linux/arm64/9", "linux/arm64/v9" },    { "linux/arm64/8.2", "linux/arm64/v8.2" },
-                { "linux/arm", "linux/arm/v7" },          { "linux/arm/6", "linux/arm/v6" },
-                { "linux/armel", "linux/arm/v6" },        { "linux/i386", "linux/386" },
-                { "macos/arm64", "darwin/arm64" },        { "windows/amd64", "windows/amd64" },
+                /* Two and three parts, each normalized; the rules themselves are test_normalize's. */
+                { "Linux/X86_64", "linux/amd64" },
+                { "linux/aarch64/8.0", "linux/arm64" },
+                { "linux/arm64/9", "linux/arm64/v9" },
+                { "linux/armel", "linux/arm/v6" },
+                { "macos/arm64", "darwin/arm64" },
         };
         for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
                 check_context = ok[i].in;
