@@ -121,6 +121,9 @@ class Scanner:
             os.kill(proc.pid, signal.SIGKILL)
             finished = False
         err = proc.communicate(timeout=60)[1].decode("utf-8", "replace")
+        if not finished and proc.returncode == 0:
+            # It exited between the wait's timeout and the kill: the signal met a finished process.
+            finished = True
         if finished:
             check(proc.returncode == 0, "an unkilled scan exits 0, got %d: %s" % (proc.returncode, err))
         else:
