@@ -798,6 +798,47 @@ class Credentials(ScanCase):
         self.assertNotIn(refresh, run.stderr + run.stdout)
 
 
+class ApiVersion(ScanCase):
+    """The Desktop's Extension API version: configured, else `docker extension version`, else 0.3.4."""
+
+    def scan_with_docker(self, script):
+        files = self.files(["%s/api/exact-no" % REG], config={"extension_api_version": None})
+        bindir = os.path.join(files["dir"], "bin")
+        os.makedirs(bindir)
+        if script is not None:
+            path = os.path.join(bindir, "docker")
+            with open(path, "w") as f:
+                f.write("#!/bin/sh\n" + script)
+            os.chmod(path, 0o755)
+        env = self.env
+        self.env = lambda home: dict(env(home), PATH=bindir + ":/usr/bin:/bin")
+        try:
+            return self.scan(files=files)
+        finally:
+            self.env = env
+
+    def test_detected(self):
+        run = self.scan_with_docker('[ "$1 $2" = "extension version" ] || exit 2\n'
+                                    'echo "Client Version: v0.2.25"\necho "Server API Version: 0.3.3"\n')
+        self.assertIn("Extension API 0.3.3 (detected with `docker extension version`)", run.stderr)
+        # api/exact-no's newest version wants exactly 0.3.3: compatible on this Desktop only.
+        self.assertEqual(run.records["%s/api/exact-no" % REG]["status"], "ok")
+        self.assertEqual(run.records["%s/api/exact-no" % REG]["api_constraint"], "0.3.3")
+
+    def test_fallback_without_docker(self):
+        run = self.scan_with_docker(None)
+        self.assertIn("Extension API 0.3.4 (default", run.stderr)
+        self.assertEqual(run.records["%s/api/exact-no" % REG]["status"], "incompatible")
+
+    def test_fallback_when_docker_fails(self):
+        run = self.scan_with_docker("echo 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+        self.assertIn("Extension API 0.3.4 (default", run.stderr)
+
+    def test_configured(self):
+        run = self.scan(lines=["%s/api/exact-no" % REG])
+        self.assertIn("Extension API 0.3.4 (from the configuration)", run.stderr)
+
+
 def main():
     global EXE
     if len(sys.argv) < 2 or not os.access(sys.argv[1], os.X_OK):
