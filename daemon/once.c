@@ -113,6 +113,22 @@ static void on_scan_event(const struct scan_event *e, void *userdata) {
                 uv_stop(userdata);
 }
 
+/* Why a repository has no compatible version: the verdict on its newest version, as the table's note. */
+static char *no_compatible_note(struct store *store, const struct store_record *r) {
+        if (!r->status || !(streq(r->status, "incompatible") || streq(r->status, "invalid")) || !r->latest)
+                return NULL;
+        struct store_verdict *v = NULL;
+        size_t n = 0;
+        char *note = NULL;
+        if (store_get_verdicts(store, r->repository, &v, &n) < 0)
+                return NULL;
+        for (size_t i = 0; i < n && !note; i++)
+                if (streq(v[i].tag, r->latest) && v[i].reason)
+                        note = util_printf("%s %s", v[i].tag, v[i].reason);
+        store_verdict_array_free(v, n);
+        return note;
+}
+
 static int print_report(struct store *store, const struct scan_summary *summary, bool json) {
         struct store_record *records = NULL;
         size_t n = 0;
@@ -130,8 +146,15 @@ static int print_report(struct store *store, const struct scan_summary *summary,
                         r = -ENOMEM;
                 free(text);
                 cJSON_Delete(doc);
-        } else
-                r = report_print_table(stdout, summary, records, n);
+        } else {
+                char **notes = calloc(n + 1, sizeof(char *));
+                for (size_t i = 0; notes && i < n; i++)
+                        notes[i] = no_compatible_note(store, &records[i]);
+                r = report_print_table(stdout, summary, records, n, notes);
+                for (size_t i = 0; notes && i < n; i++)
+                        free(notes[i]);
+                free(notes);
+        }
         store_record_array_free(records, n);
         if (fflush(stdout) != 0)
                 r = -EIO;

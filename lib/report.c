@@ -122,7 +122,8 @@ static const char *get_status(const struct store_record *r) {
         return r->status ? r->status : "not scanned";
 }
 
-int report_print_table(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n) {
+int report_print_table(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n,
+                       char *const *notes) {
         int wr = column_width("REPOSITORY", records, n, get_repository);
         int wi = column_width("INSTALLED", records, n, get_installed);
         int wl = column_width("LATEST", records, n, get_latest);
@@ -140,18 +141,17 @@ int report_print_table(FILE *f, const struct scan_summary *s, const struct store
         bool first = true;
         for (size_t i = 0; i < n; i++) {
                 const struct store_record *r = &records[i];
+                const char *note = notes ? notes[i] : NULL;
                 bool is_error = r->status && streq(r->status, "error");
-                if (!is_error && !(r->status && streq(r->status, "incompatible")) &&
-                    !(r->status && streq(r->status, "invalid")))
+                if (!is_error && !note)
                         continue;
                 if (first)
                         fputc('\n', f);
                 first = false;
                 if (is_error)
                         fprintf(f, "error: %s\n", cell(r->error));
-                else if (r->latest_api_constraint && r->status && streq(r->status, "incompatible"))
-                        fprintf(f, "%s: %s needs Extension API \"%s\"\n", r->repository, cell(r->latest),
-                                r->latest_api_constraint);
+                else
+                        fprintf(f, "%s: %s\n", r->repository, note);
         }
         fprintf(f, "\n%u repositor%s, %u update%s available, %u error%s, %u request%s\n", s->repositories,
                 s->repositories == 1 ? "y" : "ies", s->updates, s->updates == 1 ? "" : "s", s->errors,

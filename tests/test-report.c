@@ -67,21 +67,24 @@ static void test_once_document(void) {
 }
 
 static void test_table(void) {
-        struct scan_summary s = {.repositories = 2, .updates = 1, .errors = 1, .requests = 9};
+        struct scan_summary s = {.repositories = 3, .updates = 1, .errors = 1, .requests = 9};
         struct store_record records[] = {
                 {.repository = "docker/disk-usage-extension", .installed = "0.2.7", .latest = "0.3.0",
                  .latest_compatible = "0.2.8", .status = "ok", .update_available = true},
                 {.repository = "acme/gone", .status = "error", .error = "acme/gone: tags: HTTP 404"},
+                {.repository = "acme/arm", .latest = "1.0.0", .status = "incompatible"},
         };
         char *out = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&out, &len);
-        CHECK(report_print_table(f, &s, records, 2) == 0);
+        char *notes[] = {NULL, NULL, (char *) "1.0.0 does not provide linux/amd64"};
+        CHECK(report_print_table(f, &s, records, 3, notes) == 0);
         fclose(f);
         CHECK(strstr(out, "REPOSITORY") == out);
-        CHECK(strstr(out, "docker/disk-usage-extension  0.2.7      0.3.0   0.2.8       ok      yes\n") != NULL);
+        CHECK(strstr(out, "docker/disk-usage-extension  0.2.7      0.3.0   0.2.8       ok            yes\n") != NULL);
         CHECK(strstr(out, "error: acme/gone: tags: HTTP 404\n") != NULL);
-        CHECK(strstr(out, "2 repositories, 1 update available, 1 error, 9 requests\n") != NULL);
+        CHECK(strstr(out, "acme/arm: 1.0.0 does not provide linux/amd64\n") != NULL);
+        CHECK(strstr(out, "3 repositories, 1 update available, 1 error, 9 requests\n") != NULL);
         free(out);
 }
 
