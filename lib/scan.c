@@ -155,12 +155,15 @@ static void job_finish(struct job *j, int error, const char *message) {
                 size_t n_tags = util_strv_length(j->tags);
                 struct store_tag *tags = calloc(n_tags ? n_tags : 1, sizeof(struct store_tag));
                 if (tags) {
-                        for (size_t i = 0; i < n_tags; i++) {
+                        for (size_t i = 0; i < n_tags; i++)
                                 tags[i].tag = j->tags[i];
-                                for (size_t k = 0; j->seen && k < j->plan.n; k++)
-                                        if (j->seen[k].digest && streq(j->seen[k].tag, j->tags[i]))
+                        /* Only the few inspected candidates carry a digest: search for those, not per tag. */
+                        for (size_t k = 0; j->seen && k < j->plan.n; k++)
+                                for (size_t i = 0; j->seen[k].digest && i < n_tags; i++)
+                                        if (streq(j->seen[k].tag, tags[i].tag)) {
                                                 tags[i].digest = j->seen[k].digest;
-                        }
+                                                break;
+                                        }
                         r = store_put_result(s->store, &j->rec, now, s->summary.id, tags, n_tags, j->verdicts,
                                              j->n_verdicts, STORE_PUT_REPLACE_VERDICTS);
                         free(tags);
