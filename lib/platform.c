@@ -59,8 +59,12 @@ int platform_normalize(const char *os, const char *arch, const char *variant, st
                         v[0] = 0;
                 else if (streq(v, "9") || streq(v, "9.0") || streq(v, "v9.0"))
                         strcpy(v, "v9");
-                else if (v[0] >= '0' && v[0] <= '9')
+                else if (v[0] >= '0' && v[0] <= '9') {
+                        /* The normal form must itself be a valid platform, so parse(format(p)) is p. */
+                        if (strlen(v) >= PLATFORM_COMPONENT_MAX)
+                                return -EINVAL;
                         prefix_v(v);
+                }
         } else if (streq(a, "armhf")) {
                 strcpy(a, "arm");
                 strcpy(v, "v7");

@@ -10,7 +10,7 @@
 struct platform {
         char os[PLATFORM_COMPONENT_MAX + 1];
         char arch[PLATFORM_COMPONENT_MAX + 1];
-        char variant[PLATFORM_COMPONENT_MAX + 2]; /* one more for a "v" put before a bare number */
+        char variant[PLATFORM_COMPONENT_MAX + 1];
 };
 
 /* Whether s is a usable component: 1 to PLATFORM_COMPONENT_MAX ASCII letters, digits, '.', '_'
@@ -23,7 +23,7 @@ bool platform_component_valid(const char *s);
  * armel → arm/v6; arm without a variant or with 7 is arm/v7, with 5, 6 or 8 arm/v5, v6, v8. The
  * components are not checked beyond their length (so text from a registry that is no platform
  * still compares as itself); variant may be NULL. Returns 0, or -EINVAL when os or arch is NULL
- * or a component is longer than PLATFORM_COMPONENT_MAX. */
+ * or a component, before or after normalization, is longer than PLATFORM_COMPONENT_MAX. */
 int platform_normalize(const char *os, const char *arch, const char *variant, struct platform *ret);
 
 /* Parses "os/arch[/variant]", each part platform_component_valid(), into its normal form.

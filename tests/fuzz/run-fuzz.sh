@@ -3,4 +3,6 @@
 set -euo pipefail
 exe=$1 seeds=$2 work=$3 seconds=$4
 mkdir -p "$work"
-exec "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$work" "$seeds"
+# libFuzzer's own exit code for a finding is 77, which meson reads as "skipped": make it a failure.
+exec "$exe" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -error_exitcode=1 -timeout_exitcode=1 \
+  -artifact_prefix="$work/" -print_final_stats=1 "$work" "$seeds"
