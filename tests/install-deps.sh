@@ -2,7 +2,7 @@
 # Installs, from Debian's archive, every package extupdated needs to build, test, benchmark and demo.
 set -euo pipefail
 packages=(
-  meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+  meson ninja-build pkg-config gcc clang libclang-rt-dev
   libcurl4-openssl-dev libcjson-dev libuv1-dev libsqlite3-dev sqlite3 libsystemd-dev
   libmicrohttpd-dev libssl-dev systemd dbus
   docker-registry skopeo python3 python3-cryptography openssl jq procps nghttp2-server time
