@@ -33,10 +33,6 @@ static char ascii_lower(char c) {
         return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
 }
 
-static void ascii_lower_copy(char *dst, const char *src) {
-        while ((*dst++ = ascii_lower(*src++)))
-                ;
-}
 
 /* ---- platforms ---- */
 
@@ -213,7 +209,7 @@ static const char *url_check(const char *s, bool base_only, char **ret_canonical
                 if (!c)
                         problem = "could not be checked (out of memory)";
                 else {
-                        ascii_lower_copy(c, c);
+                        util_ascii_lower_copy(c, c);
                         *ret_canonical = c;
                 }
         }
@@ -681,7 +677,7 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
                 l->oom = true;
                 return;
         }
-        ascii_lower_copy(reg.host, reg.host);
+        util_ascii_lower_copy(reg.host, reg.host);
         bool ok = true, seen_url = false, seen_insecure = false, url_http = false, url_loopback = false;
         for (const cJSON *m = v->child; m; m = m->next) {
                 if (streq(m->string, "url")) {
@@ -977,7 +973,7 @@ int config_registry_endpoint(const struct config *c, const char *host, char **re
         _cleanup_free_ char *h = strdup(host);
         if (!h)
                 return -ENOMEM;
-        ascii_lower_copy(h, h);
+        util_ascii_lower_copy(h, h);
         if (streq(h, "index.docker.io")) {
                 free(h);
                 if (!(h = strdup("docker.io")))

@@ -10,12 +10,6 @@ static bool ascii_alnum(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-/* ASCII only: a locale must not change which platforms are the same. */
-static void lower_copy(char *dst, const char *src) {
-        for (; *src; src++)
-                *dst++ = *src >= 'A' && *src <= 'Z' ? (char) (*src - 'A' + 'a') : *src;
-        *dst = 0;
-}
 
 bool platform_component_valid(const char *s) {
         size_t n = strlen(s);
@@ -38,9 +32,9 @@ int platform_normalize(const char *os, const char *arch, const char *variant, st
                 return -EINVAL;
 
         struct platform p;
-        lower_copy(p.os, os);
-        lower_copy(p.arch, arch);
-        lower_copy(p.variant, variant ? variant : "");
+        util_ascii_lower_copy(p.os, os);
+        util_ascii_lower_copy(p.arch, arch);
+        util_ascii_lower_copy(p.variant, variant ? variant : "");
         char *a = p.arch, *v = p.variant;
 
         if (streq(p.os, "macos"))

@@ -21,6 +21,12 @@ const char *util_startswith_no_case(const char *s, const char *prefix) {
         return strncasecmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
+void util_ascii_lower_copy(char *dst, const char *src) {
+        for (; *src; src++)
+                *dst++ = *src >= 'A' && *src <= 'Z' ? (char) (*src - 'A' + 'a') : *src;
+        *dst = 0;
+}
+
 void util_strv_free(char **l) {
         if (!l)
                 return;

@@ -41,6 +41,10 @@ const char *util_startswith(const char *s, const char *prefix);
 /* Case-insensitive variant of util_startswith, for header names and schemes. */
 const char *util_startswith_no_case(const char *s, const char *prefix);
 
+/* Copies src to dst lowercasing ASCII letters only, so no locale changes what compares equal;
+ * dst may be src. */
+void util_ascii_lower_copy(char *dst, const char *src);
+
 /* A NULL-terminated array of owned strings. */
 void util_strv_free(char **l);
 static inline void util_strv_freep(char ***l) {
