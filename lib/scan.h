@@ -19,6 +19,8 @@ struct scan_settings {
         unsigned max_parallel;    /* repositories in flight at once; 0 = 64 */
         unsigned digest_max_age;  /* seconds a tag's confirmed digest is trusted without a HEAD;
                                      0 = a day */
+        unsigned max_inspected;   /* versions inspected per repository and scan, newest first;
+                                     past it the next one's verdict says the walk stopped; 0 = 32 */
 };
 
 struct scan_summary {
