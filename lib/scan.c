@@ -349,11 +349,10 @@ static int job_explain_no_versions(struct job *j) {
                 for (char **t = j->tags; t && *t && !tag; t++)
                         if ((**t == 'v' && streq(*t + 1, pinned)) || (*pinned == 'v' && streq(pinned + 1, *t)))
                                 tag = *t;
-                reason = tag ? util_printf("the pinned tag %s is not in the registry, but %s is: pin %s", pinned, tag,
-                                           tag)
-                             : util_printf("the pinned tag %s is not in the registry (%zu tags)", pinned,
-                                           util_strv_length(j->tags));
-                tag = pinned;
+                /* Verdicts are kept for listed tags only: the near match carries the explanation. */
+                if (tag)
+                        reason = util_printf("the allow-list pins %s, which the registry does not have: pin %s "
+                                             "instead", pinned, tag);
         } else if (!s->settings.include_prerelease) {
                 struct semver v;
                 for (char **t = j->tags; t && *t && !tag; t++)
