@@ -424,7 +424,8 @@ static void job_walk(struct job *j) {
                 }
                 if (j->inspected >= budget) {
                         _cleanup_free_ char *reason = util_printf(
-                                "not inspected: stopped after %u versions (\"max_inspected_versions\")", budget);
+                                "not inspected: stopped after %u version%s (\"max_inspected_versions\")", budget,
+                                budget == 1 ? "" : "s");
                         int r = reason ? job_add_verdict(j, candidate_tag(j), NULL, NULL, false, reason) : -ENOMEM;
                         if (r < 0) {
                                 job_finish(j, r, NULL);

@@ -387,6 +387,14 @@ class Images(ScanCase):
         self.assertRecord(run, self.expect("api/exact-no", "1.0.0", "1.0.0"))
         self.assertRecord(run, self.expect("api/comma", "1.1.0", "1.1.0"))
 
+    def test_inspection_budget(self):
+        # max_inspected_versions: 1 looks at the newest only; the next version's verdict says why
+        # the walk stopped.
+        run = self.scan(["%s/api/none" % REG], config={"max_inspected_versions": 1})
+        self.assertRecord(run, self.expect("api/none", "2.0.0", None, "incompatible"))
+        self.assertInspected(run, "api/none", ["2.0.0"])
+        self.assertIn("stopped after 1 version ", self.verdicts(run, "api/none")["1.0.0"])
+
     def test_no_compatible_version(self):
         run = self.scan(["%s/api/none" % REG])
         self.assertRecord(run, self.expect("api/none", "2.0.0", None, "incompatible"))
