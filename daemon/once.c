@@ -126,9 +126,12 @@ static void on_scan_event(const struct scan_event *e, void *userdata) {
                 uv_stop(userdata);
 }
 
-/* Why a repository has no compatible version: the verdict on its newest version, as the table's note. */
+/* Why a repository has no compatible version: the verdict on its newest version (for no_versions,
+ * the verdict explaining it, when there is one), as the table's note. */
 static char *no_compatible_note(struct store *store, const struct store_record *r) {
-        if (!r->status || !(streq(r->status, "incompatible") || streq(r->status, "invalid")) || !r->latest)
+        bool none = r->status && streq(r->status, "no_versions");
+        if (!r->status || !(none || streq(r->status, "incompatible") || streq(r->status, "invalid")) ||
+            (!none && !r->latest))
                 return NULL;
         struct store_verdict *v = NULL;
         size_t n = 0;
@@ -136,7 +139,7 @@ static char *no_compatible_note(struct store *store, const struct store_record *
         if (store_get_verdicts(store, r->repository, &v, &n) < 0)
                 return NULL;
         for (size_t i = 0; i < n && !note; i++)
-                if (streq(v[i].tag, r->latest) && v[i].reason)
+                if ((none || streq(v[i].tag, r->latest)) && v[i].reason)
                         note = util_printf("%s %s", v[i].tag, v[i].reason);
         store_verdict_array_free(v, n);
         return note;

@@ -477,6 +477,16 @@ class Repositories(ScanCase):
         self.assertRegex(run.stdout, r"(?m)^error: .*gone/never")
         self.assertEqual(lines[-1], "3 repositories, 1 update available, 1 error, %d requests" % run.counts["total"])
 
+    def test_no_versions_explained(self):
+        # A pin without its v, where the registry has v1.2.0: the note names the near match.
+        files = self.files(["%s/sel/tags:1.2.0" % REG])
+        run = self.run_exe(["--once", "--config", files["config"], "--state-dir", new_dir("state")], files["dir"])
+        self.assertEqual(run.exit, 0, run.stderr)
+        self.assertRegex(run.stdout, r"(?m)^%s/sel/tags +- +- +- +no_versions *$" % re.escape(REG))
+        self.assertIn("v1.2.0 the allow-list pins 1.2.0, which the registry does not have: pin v1.2.0 instead",
+                      run.stdout)
+        self.assertEqual(run.count("GET manifest") + run.count("HEAD manifest"), 0)
+
     def test_many_tags(self):
         run = self.scan(["%s/many/tags" % REG])
         self.assertRecord(run, self.expect("many/tags", "2.0.0", "2.0.0"))
