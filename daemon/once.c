@@ -137,16 +137,9 @@ static int print_report(struct store *store, const struct scan_summary *summary,
                 fprintf(stderr, "error: %s\n", store_error_message(store));
                 return r;
         }
-        if (json) {
-                cJSON *doc = report_once_json(summary, records, n);
-                char *text = doc ? cJSON_Print(doc) : NULL;
-                if (text)
-                        printf("%s\n", text);
-                else
-                        r = -ENOMEM;
-                free(text);
-                cJSON_Delete(doc);
-        } else {
+        if (json)
+                r = report_write_once_json(stdout, summary, records, n);
+        else {
                 char **notes = calloc(n + 1, sizeof(char *));
                 for (size_t i = 0; notes && i < n; i++)
                         notes[i] = no_compatible_note(store, &records[i]);
@@ -216,6 +209,7 @@ int once_run(const struct once_options *o) {
                 .platform = s.config.platform,
                 .include_prerelease = s.config.include_prerelease,
                 .repository_timeout = s.config.repository_timeout,
+                .max_parallel = 2 * s.config.max_connections,
         };
         /* The human report opens with it; JSON keeps stdout to CONTRACT §4, so it goes to stderr. */
         fprintf(o->json ? stderr : stdout, "Extension API %s (%s), platform %s\n\n", api_version,
