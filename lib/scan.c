@@ -2,6 +2,7 @@
 #include "scan.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,9 @@ static void scan_finish(struct scan *s) {
         s->summary.updates = scan_count_updates(s);
         (void) store_scan_finish(s->store, s->summary.id, s->summary.finished_at, s->summary.repositories,
                                  s->summary.updates, s->summary.errors, s->summary.requests);
+        /* A scan frees most of what it held: give it back to the system rather than keep it for
+         * hours until the next one. */
+        malloc_trim(0);
         s->done = true;
         scan_emit(s, SCAN_EVENT_FINISHED, NULL, NULL);
 }
