@@ -237,6 +237,7 @@ int config_init_defaults(struct config *ret) {
                 .notifications = true,
                 .max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
                 .repository_timeout = CONFIG_DEFAULT_REPOSITORY_TIMEOUT,
+                .max_inspected_versions = CONFIG_DEFAULT_MAX_INSPECTED,
         };
         int r = util_strv_push(&c.allowlist, CONFIG_DEFAULT_ALLOWLIST);
         if (r >= 0)
@@ -756,6 +757,7 @@ static const char *const top_keys[] = {
         "allowlist",          "extension_api_version", "desktop_version", "platform",   "interval",
         "include_prerelease", "notifications",         "max_connections", "registries",
         "repository_timeout",
+        "max_inspected_versions",
 };
 
 static void load_key(struct loader *l, const cJSON *m, struct config *c) {
@@ -780,6 +782,8 @@ static void load_key(struct loader *l, const cJSON *m, struct config *c) {
         else if (streq(k, "repository_timeout"))
                 (void) get_unsigned(l, k, m, "a whole number of seconds", 1, CONFIG_MAX_REPOSITORY_TIMEOUT,
                                     &c->repository_timeout);
+        else if (streq(k, "max_inspected_versions"))
+                (void) get_unsigned(l, k, m, "a whole number", 1, CONFIG_MAX_INSPECTED, &c->max_inspected_versions);
         else if (streq(k, "registries"))
                 load_registries(l, m, c);
         else

@@ -14,6 +14,8 @@
 #define CONFIG_MAX_CONNECTIONS 64u
 #define CONFIG_DEFAULT_REPOSITORY_TIMEOUT 60u
 #define CONFIG_MAX_REPOSITORY_TIMEOUT 3600u
+#define CONFIG_DEFAULT_MAX_INSPECTED 32u
+#define CONFIG_MAX_INSPECTED 100000u /* as many as a repository may have tags */
 
 /* Limits on what a configuration file can make us hold. */
 #define CONFIG_MAX_FILE_SIZE (1u << 20)
@@ -40,6 +42,7 @@ struct config {
         bool notifications;
         unsigned max_connections; /* 1..CONFIG_MAX_CONNECTIONS */
         unsigned repository_timeout; /* seconds one repository's walk may take, 1..CONFIG_MAX_REPOSITORY_TIMEOUT */
+        unsigned max_inspected_versions; /* per repository and scan, 1..CONFIG_MAX_INSPECTED */
         struct config_registry *registries;
         size_t n_registries;
 };
