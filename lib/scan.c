@@ -40,8 +40,7 @@ struct scan {
         void *userdata;
 
         char **installed; /* pairs, as store_installed_list gives them */
-        struct job *jobs;
-        size_t next_job;
+        size_t next_job; /* jobs exist only while they run: 10,000 repositories are not 10,000 of them */
         size_t running;
         size_t finished;
         uint64_t requests_at_start;
@@ -235,6 +234,7 @@ static void job_finish(struct job *j, int error, const char *message) {
         }
 
         job_done(j);
+        free(j);
         s->running--;
         s->finished++;
         if (s->finished == s->summary.repositories || (s->cancelled && s->running == 0))
@@ -580,7 +580,15 @@ static void scan_launch(struct scan *s) {
         s->launching = true;
         unsigned limit = s->settings.max_parallel ? s->settings.max_parallel : SCAN_DEFAULT_PARALLEL;
         while (s->running < limit && s->next_job < s->allowlist->n) {
-                struct job *j = &s->jobs[s->next_job];
+                struct job *j = calloc(1, sizeof *j);
+                if (!j) {
+                        /* Not even started: counted as failed, nothing stored. */
+                        s->next_job++;
+                        s->summary.errors++;
+                        if (++s->finished == s->summary.repositories)
+                                scan_finish_soon(s);
+                        continue;
+                }
                 j->scan = s;
                 j->entry = &s->allowlist->entries[s->next_job];
                 s->next_job++;
@@ -646,11 +654,6 @@ int scan_start(uv_loop_t *loop, struct store *store, struct registry_client *rc,
         r = store_installed_list(store, &s->installed);
         if (r < 0)
                 goto fail_parsed;
-        s->jobs = calloc(al->n ? al->n : 1, sizeof(struct job));
-        if (!s->jobs) {
-                r = -ENOMEM;
-                goto fail_parsed;
-        }
         for (size_t i = 0; i < al->n; i++) {
                 r = registry_client_add_scope(rc, al->entries[i].ref.domain, al->entries[i].ref.path);
                 if (r < 0)
@@ -687,7 +690,6 @@ fail_parsed:
         manifest_platform_done(&s->platform);
 fail:
         util_strv_free(s->installed);
-        free(s->jobs);
         free(s->api_version);
         free(s->platform_text);
         free(s);
@@ -720,7 +722,6 @@ void scan_free(struct scan *s) {
         semver_done(&s->api);
         manifest_platform_done(&s->platform);
         util_strv_free(s->installed);
-        free(s->jobs);
         free(s->api_version);
         free(s->platform_text);
         free(s);
