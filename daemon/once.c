@@ -153,16 +153,9 @@ static int print_report(struct store *store, const struct scan_summary *summary,
                 fprintf(stderr, "error: %s\n", store_error_message(store));
                 return r;
         }
-        if (json) {
-                cJSON *doc = report_once_json(summary, records, n);
-                char *text = doc ? cJSON_Print(doc) : NULL;
-                if (text)
-                        printf("%s\n", text);
-                else
-                        r = -ENOMEM;
-                free(text);
-                cJSON_Delete(doc);
-        } else {
+        if (json)
+                r = report_write_once_json(stdout, summary, records, n);
+        else {
                 char **notes = calloc(n + 1, sizeof(char *));
                 for (size_t i = 0; notes && i < n; i++)
                         notes[i] = no_compatible_note(store, &records[i]);
@@ -231,6 +224,8 @@ int once_run(const struct once_options *o) {
                 .api_version = api_version,
                 .platform = s.config.platform,
                 .include_prerelease = s.config.include_prerelease,
+                .repository_timeout = s.config.repository_timeout,
+                .max_parallel = 2 * s.config.max_connections,
                 .max_inspected = s.config.max_inspected_versions,
         };
         /* The human report opens with it; JSON keeps stdout to CONTRACT §4, so it goes to stderr. */

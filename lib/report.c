@@ -70,25 +70,26 @@ cJSON *report_summary_json(const struct scan_summary *s) {
         return o;
 }
 
-cJSON *report_once_json(const struct scan_summary *s, const struct store_record *records, size_t n) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON *list = cJSON_CreateArray();
-        if (!o || !list || !add(o, "scan", report_summary_json(s))) {
-                cJSON_Delete(o);
-                cJSON_Delete(list);
-                return NULL;
-        }
-        if (!cJSON_AddItemToObject(o, "extensions", list)) {
-                cJSON_Delete(o);
-                cJSON_Delete(list);
-                return NULL;
-        }
-        for (size_t i = 0; i < n; i++)
-                if (!cJSON_AddItemToArray(list, report_record_json(&records[i]))) {
-                        cJSON_Delete(o);
-                        return NULL;
-                }
-        return o;
+/* Prints o unformatted after prefix and frees it; a NULL o (allocation failed) is -ENOMEM. */
+static int write_json(FILE *f, const char *prefix, cJSON *o) {
+        char *text = o ? cJSON_PrintUnformatted(o) : NULL;
+        cJSON_Delete(o);
+        if (!text)
+                return -ENOMEM;
+        int r = fprintf(f, "%s%s", prefix, text) < 0 ? -EIO : 0;
+        free(text);
+        return r;
+}
+
+int report_write_once_json(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n) {
+        int r = write_json(f, "{\"scan\": ", report_summary_json(s));
+        if (r >= 0 && fputs(",\n \"extensions\": [", f) < 0)
+                r = -EIO;
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = write_json(f, i == 0 ? "\n  " : ",\n  ", report_record_json(&records[i]));
+        if (r >= 0 && fputs("\n]}\n", f) < 0)
+                r = -EIO;
+        return r;
 }
 
 static const char *cell(const char *s) {

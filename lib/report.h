@@ -12,8 +12,10 @@
 cJSON *report_record_json(const struct store_record *r);
 /* SCAN_SUMMARY: {"id", "started_at", "finished_at", "repositories", "updates", "errors", "requests"}. */
 cJSON *report_summary_json(const struct scan_summary *s);
-/* The `--once --json` document: {"scan": SUMMARY, "extensions": [RECORD, …]}. */
-cJSON *report_once_json(const struct scan_summary *s, const struct store_record *records, size_t n);
+/* Writes the `--once --json` document, {"scan": SUMMARY, "extensions": [RECORD, …]}, one record a
+ * line, each built and freed in turn: a thousand records never sit in memory as one JSON tree.
+ * Returns 0, -ENOMEM, or -EIO when writing failed. */
+int report_write_once_json(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n);
 
 /* A table of the records (repository, installed, latest, compatible, status, and a mark for
  * updates), then a line for each error and each note (notes[i], may be NULL or hold NULLs: why

@@ -2,6 +2,7 @@
 #include "scan.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 
 #define SCAN_DEFAULT_PARALLEL 64u
 #define SCAN_DEFAULT_DIGEST_MAX_AGE 86400u
+/* A request cut at the deadline may end a little before the loop's clock reaches it (curl keeps its own). */
+#define SCAN_DEADLINE_SLACK_MS 100u
 #define SCAN_DEFAULT_MAX_INSPECTED 32u
 
 struct job;
@@ -37,8 +40,7 @@ struct scan {
         void *userdata;
 
         char **installed; /* pairs, as store_installed_list gives them */
-        struct job *jobs;
-        size_t next_job;
+        size_t next_job; /* jobs exist only while they run: 10,000 repositories are not 10,000 of them */
         size_t running;
         size_t finished;
         uint64_t requests_at_start;
@@ -69,6 +71,11 @@ struct job {
         struct store_verdict *verdicts;
         size_t n_verdicts, verdicts_alloc;
         struct store_record rec;
+
+        /* The time budget of the whole walk. */
+        uv_timer_t *timer;
+        uint64_t deadline; /* uv_now() */
+        bool timed_out;
 };
 
 static void scan_launch(struct scan *s);
@@ -78,7 +85,16 @@ static const char *candidate_tag(const struct job *j) {
         return j->plan.candidates[j->cur].tag;
 }
 
+static void close_free(uv_handle_t *h) {
+        free(h);
+}
+
 static void job_done(struct job *j) {
+        if (j->timer) {
+                uv_close((uv_handle_t *) j->timer, close_free);
+                j->timer = NULL;
+        }
+        (void) registry_client_set_deadline(j->scan->rc, j->entry->ref.domain, j->entry->ref.path, 0);
         store_record_done(&j->before);
         util_strv_free(j->tags);
         store_tag_array_free(j->known, j->n_known);
@@ -123,8 +139,15 @@ static void scan_finish(struct scan *s) {
         if (!s->cancelled)
                 (void) store_scan_finish(s->store, s->summary.id, s->summary.finished_at, s->summary.repositories,
                                          s->summary.updates, s->summary.errors, s->summary.requests);
+        /* A scan frees most of what it held: give it back to the system rather than keep it for
+         * hours until the next one. */
+        malloc_trim(0);
         s->done = true;
         scan_emit(s, SCAN_EVENT_FINISHED, NULL, NULL);
+}
+
+static unsigned scan_repository_timeout(const struct scan *s) {
+        return s->settings.repository_timeout ? s->settings.repository_timeout : SCAN_DEFAULT_REPOSITORY_TIMEOUT;
 }
 
 static void on_finish_timer(uv_timer_t *t) {
@@ -152,6 +175,15 @@ static void job_finish(struct job *j, int error, const char *message) {
         const char *name = j->entry->repository;
         time_t now = time(NULL);
         int r;
+
+        /* Out of time, whoever noticed first: the budget's timer, or a request cut at the deadline. */
+        _cleanup_free_ char *timed_out = NULL;
+        if (error < 0 && error != -ECANCELED &&
+            (j->timed_out || (error == -ETIMEDOUT && uv_now(s->loop) + SCAN_DEADLINE_SLACK_MS >= j->deadline))) {
+                error = -ETIMEDOUT;
+                message = timed_out = util_printf("timed out after %u s (%s)", scan_repository_timeout(s),
+                                                  message ? message : name);
+        }
 
         if (s->cancelled) {
                 /* A walk that was cut leaves the stored record as it was. */
@@ -202,6 +234,7 @@ static void job_finish(struct job *j, int error, const char *message) {
         }
 
         job_done(j);
+        free(j);
         s->running--;
         s->finished++;
         if (s->finished == s->summary.repositories || (s->cancelled && s->running == 0))
@@ -498,9 +531,34 @@ static const char *scan_installed(const struct scan *s, const char *repository) 
         return NULL;
 }
 
+/* The budget is spent: whatever the walk waits for ends now, and the callback finishes the job. */
+static void on_job_timeout(uv_timer_t *timer) {
+        struct job *j = timer->data;
+        j->timed_out = true;
+        int r = registry_client_cancel(j->scan->rc, j->entry->ref.domain, j->entry->ref.path, -ETIMEDOUT);
+        if (r == 0)
+                job_finish(j, -ETIMEDOUT, "nothing was pending");
+        else if (r < 0)
+                job_finish(j, r, NULL);
+}
+
 static void job_start(struct job *j) {
         struct scan *s = j->scan;
         const struct allowlist_entry *e = j->entry;
+        uint64_t budget_ms = (uint64_t) scan_repository_timeout(s) * 1000;
+        j->deadline = uv_now(s->loop) + budget_ms;
+        j->timer = malloc(sizeof *j->timer);
+        if (!j->timer) {
+                job_finish(j, -ENOMEM, NULL);
+                return;
+        }
+        uv_timer_init(s->loop, j->timer);
+        j->timer->data = j;
+        if (registry_client_set_deadline(s->rc, e->ref.domain, e->ref.path, j->deadline) < 0) {
+                job_finish(j, -ENOMEM, NULL);
+                return;
+        }
+        uv_timer_start(j->timer, on_job_timeout, budget_ms, 0);
         j->installed = scan_installed(s, e->repository);
         (void) store_get_record(s->store, e->repository, &j->before);
         if (store_get_tags(s->store, e->repository, &j->known, &j->n_known) >= 0 && j->known)
@@ -522,7 +580,15 @@ static void scan_launch(struct scan *s) {
         s->launching = true;
         unsigned limit = s->settings.max_parallel ? s->settings.max_parallel : SCAN_DEFAULT_PARALLEL;
         while (s->running < limit && s->next_job < s->allowlist->n) {
-                struct job *j = &s->jobs[s->next_job];
+                struct job *j = calloc(1, sizeof *j);
+                if (!j) {
+                        /* Not even started: counted as failed, nothing stored. */
+                        s->next_job++;
+                        s->summary.errors++;
+                        if (++s->finished == s->summary.repositories)
+                                scan_finish_soon(s);
+                        continue;
+                }
                 j->scan = s;
                 j->entry = &s->allowlist->entries[s->next_job];
                 s->next_job++;
@@ -588,11 +654,6 @@ int scan_start(uv_loop_t *loop, struct store *store, struct registry_client *rc,
         r = store_installed_list(store, &s->installed);
         if (r < 0)
                 goto fail_parsed;
-        s->jobs = calloc(al->n ? al->n : 1, sizeof(struct job));
-        if (!s->jobs) {
-                r = -ENOMEM;
-                goto fail_parsed;
-        }
         for (size_t i = 0; i < al->n; i++) {
                 r = registry_client_add_scope(rc, al->entries[i].ref.domain, al->entries[i].ref.path);
                 if (r < 0)
@@ -629,7 +690,6 @@ fail_parsed:
         manifest_platform_done(&s->platform);
 fail:
         util_strv_free(s->installed);
-        free(s->jobs);
         free(s->api_version);
         free(s->platform_text);
         free(s);
@@ -655,10 +715,6 @@ void scan_cancel(struct scan *s) {
                 scan_finish_soon(s);
 }
 
-static void close_free(uv_handle_t *h) {
-        free(h);
-}
-
 void scan_free(struct scan *s) {
         if (!s)
                 return;
@@ -666,7 +722,6 @@ void scan_free(struct scan *s) {
         semver_done(&s->api);
         manifest_platform_done(&s->platform);
         util_strv_free(s->installed);
-        free(s->jobs);
         free(s->api_version);
         free(s->platform_text);
         free(s);

@@ -19,9 +19,15 @@ struct scan_settings {
         unsigned max_parallel;    /* repositories in flight at once; 0 = 64 */
         unsigned digest_max_age;  /* seconds a tag's confirmed digest is trusted without a HEAD;
                                      0 = a day */
+        unsigned repository_timeout; /* seconds one repository's walk may take, every request and
+                                        retry included; past it the repository's result is the
+                                        error "timed out after N s (what was pending)" and its
+                                        stored values stay; 0 = SCAN_DEFAULT_REPOSITORY_TIMEOUT */
         unsigned max_inspected;   /* versions inspected per repository and scan, newest first;
                                      past it the next one's verdict says the walk stopped; 0 = 32 */
 };
+
+#define SCAN_DEFAULT_REPOSITORY_TIMEOUT 60u
 
 struct scan_summary {
         int64_t id;

@@ -248,6 +248,8 @@ enum {
 /* Our own file, but a corrupted or hand-edited one must not make us allocate without bound. */
 #define STORE_LENGTH_LIMIT (16 * 1024 * 1024)
 #define STORE_BUSY_TIMEOUT_MS 5000
+/* SQLite's page cache per connection (its default is 2 MiB). */
+#define STORE_CACHE_PRAGMA "PRAGMA cache_size = -256"
 
 struct store {
         sqlite3 *db;
@@ -620,6 +622,11 @@ int store_open_at_version(const char *dir, unsigned version, struct store **ret,
         if (r < 0)
                 return r;
         r = pragma(s, "PRAGMA foreign_keys = ON", NULL, ret_error);
+        if (r < 0)
+                return r;
+        /* SQLite's default page cache (2 MiB) was the largest thing a scan held; lookups by key need
+         * the interior pages only, and the kernel's page cache has the rest. */
+        r = pragma(s, STORE_CACHE_PRAGMA, NULL, ret_error);
         if (r < 0)
                 return r;
 

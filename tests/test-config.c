@@ -80,6 +80,7 @@ static void test_defaults(void) {
         CHECK(!c.include_prerelease);
         CHECK(c.notifications);
         CHECK_INT(c.max_connections, 8);
+        CHECK_INT(c.repository_timeout, 60);
         CHECK_INT(c.max_inspected_versions, 32);
         CHECK_INT(c.n_registries, 0);
         config_done(&c);
@@ -93,6 +94,7 @@ static void test_defaults(void) {
         CHECK_STR(l.c.platform, host);
         CHECK_INT(l.c.interval, 21600);
         CHECK_INT(l.c.max_connections, 8);
+        CHECK_INT(l.c.repository_timeout, 60);
         load_done(&l);
 
         /* Output lists are optional. */
@@ -107,7 +109,8 @@ static void test_every_key(void) {
         struct load l = load("{\"allowlist\": [\"/etc/ext.txt\", \"https://example.com/extensions.txt\"],"
                              " \"extension_api_version\": \"0.3.3\", \"desktop_version\": \"4.16.2\","
                              " \"platform\": \"linux/arm64\", \"interval\": 3600, \"include_prerelease\": true,"
-                             " \"notifications\": false, \"max_connections\": 16, \"max_inspected_versions\": 5,"
+                             " \"notifications\": false, \"max_connections\": 16, \"repository_timeout\": 5,"
+                             " \"max_inspected_versions\": 5,"
                              " \"registries\": {\"127.0.0.1:5000\": {\"url\": \"http://127.0.0.1:5000\", \"insecure\": true},"
                              "                  \"ghcr.io\": {\"url\": \"https://Mirror.Example.com:8443/\"}}}");
         CHECK_INT(l.r, 0);
@@ -123,6 +126,7 @@ static void test_every_key(void) {
                 CHECK(l.c.include_prerelease);
                 CHECK(!l.c.notifications);
                 CHECK_INT(l.c.max_connections, 16);
+                CHECK_INT(l.c.repository_timeout, 5);
                 CHECK_INT(l.c.max_inspected_versions, 5);
                 CHECK_INT(l.c.n_registries, 2);
                 if (l.c.n_registries == 2) {
@@ -160,8 +164,8 @@ static void test_example_file(void) {
         CHECK(cJSON_IsObject(j));
         static const char *const keys[] = { "allowlist", "extension_api_version", "desktop_version",
                                             "platform", "interval", "include_prerelease",
-                                            "notifications", "max_connections", "registries",
-                                            "max_inspected_versions" };
+                                            "notifications", "max_connections", "repository_timeout",
+                                            "registries", "max_inspected_versions" };
         bool all = true;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (!cJSON_GetObjectItemCaseSensitive(j, keys[i])) {
@@ -260,6 +264,11 @@ static void test_numbers_and_bools(void) {
         expect_error(__LINE__, "{\"max_connections\": 0}", "config.json: max_connections: 0 is out of range (1 to 64)");
         expect_error(__LINE__, "{\"max_connections\": 65}", "config.json: max_connections: 65 is out of range (1 to 64)");
         expect_error(__LINE__, "{\"max_connections\": true}", "config.json: max_connections: expected a whole number, got a boolean");
+        expect_ok(__LINE__, "{\"repository_timeout\": 1}", NULL);
+        expect_ok(__LINE__, "{\"repository_timeout\": 3600}", NULL);
+        expect_error(__LINE__, "{\"repository_timeout\": 0}", "config.json: repository_timeout: 0 is out of range (1 to 3600)");
+        expect_error(__LINE__, "{\"repository_timeout\": \"60\"}",
+                     "config.json: repository_timeout: expected a whole number of seconds, got a string");
         expect_ok(__LINE__, "{\"max_inspected_versions\": 1}", NULL);
         expect_ok(__LINE__, "{\"max_inspected_versions\": 100000}", NULL);
         expect_error(__LINE__, "{\"max_inspected_versions\": 0}",

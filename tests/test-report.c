@@ -51,14 +51,34 @@ static void test_once_document(void) {
                 {.repository = "a/b", .status = "ok"},
                 {.repository = "c/d", .status = "error", .error = "c/d: tags: HTTP 404"},
         };
-        cJSON *doc = report_once_json(&s, records, 2);
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        CHECK_INT(report_write_once_json(f, &s, records, 2), 0);
+        CHECK_INT(fclose(f), 0);
+        cJSON *doc = cJSON_Parse(out);
+        CHECK(cJSON_IsObject(doc));
+        CHECK(out && len > 0 && out[len - 1] == '\n');
+        free(out);
         cJSON *scan = cJSON_GetObjectItem(doc, "scan");
         CHECK(cJSON_GetObjectItem(scan, "id")->valueint == 7);
         CHECK(streq(cJSON_GetObjectItem(scan, "started_at")->valuestring, "2026-11-28T10:30:00Z"));
         CHECK(streq(cJSON_GetObjectItem(scan, "finished_at")->valuestring, "2026-11-28T10:31:00Z"));
         CHECK(cJSON_GetObjectItem(scan, "requests")->valueint == 58);
-        CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "extensions")) == 2);
+        cJSON *list = cJSON_GetObjectItem(doc, "extensions");
+        CHECK(cJSON_GetArraySize(list) == 2);
+        CHECK(streq(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 1), "error")->valuestring, "c/d: tags: HTTP 404"));
         cJSON_Delete(doc);
+
+        /* None at all is still a document. */
+        out = NULL;
+        f = open_memstream(&out, &len);
+        CHECK_INT(report_write_once_json(f, &s, records, 0), 0);
+        CHECK_INT(fclose(f), 0);
+        doc = cJSON_Parse(out);
+        CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "extensions")), 0);
+        cJSON_Delete(doc);
+        free(out);
 
         s.finished_at = 0;
         cJSON *running = report_summary_json(&s);

@@ -3,7 +3,10 @@
 """Scans N generated repositories x M tags with `extupdated --once` and with skopeo-scan.py, side by side.
 
 One harness registry (token auth) is seeded with N repositories of M multi-arch SemVer tags whose
-newest K need API >= 0.9.0, so with API 0.3.4 every scan must walk down K+1 versions. Runs:
+newest K need API >= 0.9.0, so with API 0.3.4 every scan must walk down K+1 versions. The runs
+below are made once per --rtt-ms value: at 0 against the registry itself, otherwise through a
+delaying TCP proxy in front of the registry and another in front of the token server (this
+machine has no netem), each adding that round-trip time. Runs:
 
   extupdated cold       empty state directory
   extupdated warm       the same state, nothing changed in the registry
@@ -14,15 +17,20 @@ newest K need API >= 0.9.0, so with API 0.3.4 every scan must walk down K+1 vers
   extupdated new tag    the warm state again, after the push
   skopeo after push     skopeo-scan.py again, to check both still agree
 
-Each run gets: wall time; client CPU (user+sys of the whole process tree, from GNU time); peak RSS as
+The default (100 x 10, RTT 0 and 20 ms, skopeo before the push only) takes a few minutes on two
+cores; `--repos 1000 --skopeo-runs 0 --sequential 0 --no-config-only` is the large run. Each run gets: wall time; client CPU (user+sys of the whole process tree, from GNU time); peak RSS as
 the largest single process (GNU time's maximum resident set size) and as the sampled sum over the live process tree;
 the registry's CPU time; and the requests the registry's own access log and the token server saw
 (reset before each run), by kind. For extupdated the report's "requests" is compared with that
 count. Every answer (latest, latest_compatible per repository) is compared with the other tool's
-and with what the generator implies; mismatches are printed. Timings are printed, never asserted.
+and with what the generator implies; mismatches are printed. A second table gives per run the
+requests per repository, the manifest GETs (Docker Hub's counted pulls), the peak RSS and, with a
+round-trip time, how far the wall time is from the ideal of requests x RTT / connections.
+Timings are printed, never asserted.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -89,6 +97,74 @@ class Sampler(threading.Thread):
             self.stop.wait(self.interval)
 
 
+class DelayProxy:
+    """A TCP proxy to 127.0.0.1:port that adds rtt_ms of round-trip time: the bytes of each direction
+    leave rtt/2 after they arrived, and a new connection's first bytes wait one more RTT (the
+    handshake a real network costs before a request can go out)."""
+
+    def __init__(self, port, rtt_ms):
+        self.target, self.rtt = port, rtt_ms / 1000.0
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+        server = asyncio.run_coroutine_threadsafe(asyncio.start_server(self.handle, "127.0.0.1", 0),
+                                                  self.loop).result()
+        self.port = server.sockets[0].getsockname()[1]
+
+    async def handle(self, reader, writer):
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.sleep(self.rtt)
+        await asyncio.gather(self.pump(reader, up_writer), self.pump(up_reader, writer), return_exceptions=True)
+        for w in (writer, up_writer):
+            w.close()
+
+    async def pump(self, reader, writer):
+        """Copies reader to writer, each chunk rtt/2 after it arrived, in order; EOF passes on too."""
+        queue = asyncio.Queue()
+
+        async def send():
+            while True:
+                due, data = await queue.get()
+                delay = due - self.loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if not data:
+                    if writer.can_write_eof():
+                        writer.write_eof()
+                    return
+                writer.write(data)
+                await writer.drain()
+
+        sender = asyncio.ensure_future(send())
+        try:
+            while True:
+                data = await reader.read(65536)
+                queue.put_nowait((self.loop.time() + self.rtt / 2, data))
+                if not data:
+                    break
+        except OSError:
+            queue.put_nowait((0, b""))
+        await sender
+
+
+class DelayedHarness(harness.Harness):
+    """The harness with its token realm behind a DelayProxy (rtt_ms > 0), so tokens pay the RTT too."""
+
+    def __init__(self, rtt_ms, **kwargs):
+        super().__init__(**kwargs)
+        self.rtt_ms, self.token_proxy = rtt_ms, None
+
+    def _registry_config(self, port):
+        config = super()._registry_config(port)
+        if self.rtt_ms and "auth" in config:
+            self.token_proxy = DelayProxy(self.token_port, self.rtt_ms)
+            config["auth"]["token"]["realm"] = "http://127.0.0.1:%d/token" % self.token_proxy.port
+        return config
+
+
 class Bench:
     def __init__(self, args, h, workdir):
         self.args, self.h, self.workdir = args, h, workdir
@@ -99,7 +175,7 @@ class Bench:
         os.mkdir(self.env["DOCKER_CONFIG"])
         self.env.pop("REGISTRY_AUTH_FILE", None)
 
-    def measure(self, name, argv, parse, n_repos):
+    def measure(self, name, argv, parse, n_repos, rtt_ms=0, connections=1):
         """Runs argv once with the registry log reset; returns the parsed output."""
         h = self.h
         h.reset_log()
@@ -136,7 +212,8 @@ class Bench:
             doc = None
         answers, extra = parse(doc) if doc else ({}, {})
         maxrss = int(maxrss_kib) * 1024
-        row = {"name": name, "exit": proc.returncode, "wall": wall, "cpu": float(user) + float(system),
+        row = {"name": name, "rtt": rtt_ms, "connections": connections,
+               "exit": proc.returncode, "wall": wall, "cpu": float(user) + float(system),
                "maxrss": maxrss, "tree_rss": max(sampler.peak, maxrss),
                "registry_cpu": registry_cpu, "counts": counts, "repos": n_repos, "answers": answers}
         row.update(extra)
@@ -144,15 +221,15 @@ class Bench:
         say("%s: %.2f s, %d requests, exit %d" % (name, wall, counts.get("total", 0), proc.returncode))
         return row
 
-    def extupdated(self, name, config, state_dir, n_repos):
+    def extupdated(self, name, config, state_dir, n_repos, rtt_ms=0):
         def parse(doc):
             answers = {e["repository"]: (e.get("latest"), e.get("latest_compatible"), e.get("digest"))
                        for e in doc.get("extensions", [])}
             return answers, {"reported": doc.get("scan", {}).get("requests")}
         argv = [self.args.extupdated, "--once", "--json", "--config", config, "--state-dir", state_dir]
-        return self.measure(name, argv, parse, n_repos)
+        return self.measure(name, argv, parse, n_repos, rtt_ms, self.args.jobs)
 
-    def skopeo(self, name, allowlist, n_repos, jobs, config_only=False):
+    def skopeo(self, name, allowlist, n_repos, jobs, config_only=False, rtt_ms=0):
         def parse(doc):
             answers = {e["repository"]: (e.get("latest"), e.get("latest_compatible"), e.get("digest"))
                        for e in doc.get("extensions", [])}
@@ -163,7 +240,7 @@ class Bench:
             argv += ["--extupdatectl", self.args.extupdatectl]
         if config_only:
             argv.append("--config-only")
-        return self.measure(name, argv, parse, n_repos)
+        return self.measure(name, argv, parse, n_repos, rtt_ms, jobs)
 
 
 def compare(label, got, want):
@@ -188,7 +265,7 @@ def mib(n):
 
 
 def print_table(results):
-    head = ["run", "exit", "wall s", "cpu s", "rss MiB", "tree MiB", "reg cpu s", "requests", "/repo"]
+    head = ["run", "rtt", "exit", "wall s", "cpu s", "rss MiB", "tree MiB", "reg cpu s", "requests", "/repo"]
     head += [k for k, _ in KINDS] + ["other", "report", "agrees"]
     rows = []
     for r in results:
@@ -198,10 +275,28 @@ def print_table(results):
         report = "-"
         if r.get("reported") is not None:
             report = "%d %s" % (r["reported"], "=" if r["reported"] == total else "!=")
-        rows.append([r["name"], str(r["exit"]), "%.2f" % r["wall"], "%.2f" % r["cpu"], mib(r["maxrss"]),
+        rows.append([r["name"], str(r["rtt"]), str(r["exit"]), "%.2f" % r["wall"], "%.2f" % r["cpu"], mib(r["maxrss"]),
                      mib(r["tree_rss"]), "%.2f" % r["registry_cpu"], str(total),
                      "%.2f" % (total / max(r["repos"], 1))] + [str(v) for v in known] +
                     [str(sum(c.values())), report, r.get("agrees", "-")])
+    widths = [max(len(x[i]) for x in rows + [head]) for i in range(len(head))]
+    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    print(line(head))
+    print(line(["-" * w for w in widths]))
+    for row in rows:
+        print(line(row))
+
+
+def print_cost_table(results):
+    """Per run: requests per repository, pulls, peak RSS, and wall time against requests x RTT / connections."""
+    head = ["run", "rtt ms", "wall s", "req/repo", "pulls", "rss MiB", "ideal s", "x ideal"]
+    rows = []
+    for r in results:
+        total = r["counts"].get("total", 0)
+        ideal = total * r["rtt"] / 1000.0 / max(r["connections"], 1)
+        rows.append([r["name"], str(r["rtt"]), "%.2f" % r["wall"], "%.2f" % (total / max(r["repos"], 1)),
+                     str(r["counts"].get("GET manifest", 0)), mib(r["tree_rss"]),
+                     "%.2f" % ideal if ideal else "-", "%.2f" % (r["wall"] / ideal) if ideal else "-"])
     widths = [max(len(x[i]) for x in rows + [head]) for i in range(len(head))]
     line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
     print(line(head))
@@ -214,9 +309,11 @@ def report(args, b, mism, n, m, k):
     """Prints the table and the comparisons (and writes --json-out)."""
     print()
     print("%d repositories x %d tags (+latest), newest %d need API >= 0.9.0; API 0.3.4, linux/amd64; "
-          "%d connections / jobs; registry %s; %d CPUs, load %.1f" %
-          (n, m, k, args.jobs, args.via, os.cpu_count(), os.getloadavg()[0]))
+          "%d connections / jobs; registry %s; RTT %s ms; %d CPUs, load %.1f" %
+          (n, m, k, args.jobs, args.via, ",".join(map(str, args.rtt)), os.cpu_count(), os.getloadavg()[0]))
     print_table(b.results)
+    print()
+    print_cost_table(b.results)
     print()
     print("wall: elapsed; cpu: user+sys of the client's whole process tree; rss: largest single process; "
           "tree: sampled peak of the tree's sum;")
@@ -226,8 +323,8 @@ def report(args, b, mism, n, m, k):
         if r.get("processes"):
             print("%s: %d skopeo and %d extupdatectl processes" % (r["name"], r["processes"]["skopeo"],
                                                                    r["processes"]["extupdatectl"]))
-    ext = [r for r in b.results if r["name"].startswith("extupdated cold")]
-    sko = [r for r in b.results if r["name"].startswith("skopeo -j%d" % args.jobs)]
+    ext = [r for r in b.results if r["name"].startswith("extupdated cold") and r["rtt"] == 0]
+    sko = [r for r in b.results if r["name"].startswith("skopeo -j%d" % args.jobs) and r["rtt"] == 0]
     if ext and sko and ext[0]["wall"] > 0 and ext[0]["counts"].get("total"):
         e, s = ext[0], sko[0]
         print("skopeo -j%d / extupdated cold: %.1fx wall, %.1fx client CPU, %.1fx requests" %
@@ -242,23 +339,25 @@ def report(args, b, mism, n, m, k):
                            "; ".join("%s: %d mismatches" % kv for kv in bad.items())))
     if args.json_out:
         with open(args.json_out, "w") as f:
-            json.dump({"repos": n, "tags": m, "incompatible": k, "jobs": args.jobs, "via": args.via,
+            json.dump({"repos": n, "tags": m, "incompatible": k, "jobs": args.jobs, "via": args.via, "rtt_ms": args.rtt,
                        "runs": [{x: v for x, v in r.items() if x != "answers"} for r in b.results],
                        "mismatches": mism}, f, indent=1)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--repos", type=int, default=500, help="repositories (default 500)")
+    p.add_argument("--repos", type=int, default=100, help="repositories (default 100; 1000 for the large run)")
     p.add_argument("--tags", type=int, default=10, help="SemVer tags per repository (default 10)")
     p.add_argument("--incompatible", type=int, default=2, help="newest versions needing API >= 0.9.0 (default 2)")
     p.add_argument("--new-tags", type=int, default=10, help="repositories that get a new version (default 10)")
     p.add_argument("--jobs", type=int, default=8, help="max_connections of extupdated and skopeo's parallelism (default 8)")
-    p.add_argument("--sequential", type=int, default=50,
-                   help="run skopeo sequentially on this many repositories (0: skip; default 50)")
-    p.add_argument("--skopeo-runs", type=int, default=2, choices=(0, 1, 2),
-                   help="1: skopeo before the push, 2: also after it (default 2)")
-    p.add_argument("--no-config-only", action="store_true", help="skip the skopeo --config-only run")
+    p.add_argument("--rtt-ms", default="0,20",
+                   help="round-trip times in ms to run everything at, comma-separated (default 0,20)")
+    p.add_argument("--sequential", type=int, default=10,
+                   help="run skopeo sequentially on this many repositories, at RTT 0 (0: skip; default 10)")
+    p.add_argument("--skopeo-runs", type=int, default=1, choices=(0, 1, 2),
+                   help="1: skopeo before the push (default), 2: also after it, 0: never")
+    p.add_argument("--no-config-only", action="store_true", help="skip the skopeo --config-only run (made at RTT 0)")
     p.add_argument("--via", choices=("direct", "front"), default="direct",
                    help="address the registry directly (default) or through the harness's Python front")
     p.add_argument("--extupdated", help="the daemon (default $EXTUPDATED_BUILD/daemon/extupdated)")
@@ -266,6 +365,12 @@ def main():
     p.add_argument("--sample-ms", type=int, default=20, help="process-tree RSS sampling interval (default 20)")
     p.add_argument("--json-out", help="also write every figure as JSON to this file")
     args = p.parse_args()
+    try:
+        args.rtt = sorted({int(x) for x in args.rtt_ms.split(",") if x.strip()})
+    except ValueError:
+        p.error("--rtt-ms: comma-separated whole milliseconds expected, got %r" % args.rtt_ms)
+    if not args.rtt or min(args.rtt) < 0:
+        p.error("--rtt-ms: at least one round-trip time, none negative")
 
     build = os.environ.get("EXTUPDATED_BUILD", "")
     args.extupdated = args.extupdated or os.path.join(build, "daemon", "extupdated")
@@ -282,50 +387,67 @@ def main():
 
     workdir = tempfile.mkdtemp(prefix="extupdated-bench-")
     try:
-        with harness.Harness() as h:
+        with DelayedHarness(max(args.rtt)) as h:
             start = time.monotonic()
             h.generate(n, m, incompatible=k)
             say("seeded %d x %d (newest %d incompatible) in %.1f s" % (n, m, k, time.monotonic() - start))
-            host = h.registry if args.via == "front" else h.registry_direct_url.split("://", 1)[1]
+            registry = h.registry if args.via == "front" else h.registry_direct_url.split("://", 1)[1]
             repos = ["bench/ext-%04d" % i for i in range(n)]
-            names = ["%s/%s" % (host, r) for r in repos]
-            allowlist = os.path.join(workdir, "allowlist.txt")
-            with open(allowlist, "w") as f:
-                f.write("".join(x + "\n" for x in names))
-            config = os.path.join(workdir, "config.json")
-            with open(config, "w") as f:
-                json.dump({"allowlist": [allowlist], "extension_api_version": "0.3.4",
-                           "platform": "linux/amd64", "max_connections": args.jobs}, f)
-            state = os.path.join(workdir, "state")
             newest_ok = "1.%d.0" % (m - 1 - k) if m > k else None
-            expected = {x: ("1.%d.0" % (m - 1) if m else None, newest_ok) for x in names}
+
+            # One set-up per round-trip time: the registry's address (a proxy's when delayed), the
+            # allow-list naming it, a config, a state directory and the answers expected there.
+            setups = []
+            for rtt in args.rtt:
+                host = registry if rtt == 0 else "127.0.0.1:%d" % DelayProxy(int(registry.rsplit(":", 1)[1]), rtt).port
+                d = os.path.join(workdir, "rtt-%d" % rtt)
+                os.mkdir(d)
+                names = ["%s/%s" % (host, r) for r in repos]
+                allowlist = os.path.join(d, "allowlist.txt")
+                with open(allowlist, "w") as f:
+                    f.write("".join(x + "\n" for x in names))
+                config = os.path.join(d, "config.json")
+                with open(config, "w") as f:
+                    json.dump({"allowlist": [allowlist], "extension_api_version": "0.3.4",
+                               "platform": "linux/amd64", "max_connections": args.jobs}, f)
+                setups.append({"rtt": rtt, "names": names, "allowlist": allowlist, "config": config,
+                               "state": os.path.join(d, "state"), "dir": d,
+                               "expected": {x: ("1.%d.0" % (m - 1) if m else None, newest_ok) for x in names}})
 
             b = Bench(args, h, workdir)
             mism = {}
-            cold = b.extupdated("extupdated cold", config, state, n)
-            mism["extupdated cold vs generator"] = compare("cold/generator", cold["answers"], expected)
-            warm = b.extupdated("extupdated warm", config, state, n)
-            mism["extupdated warm vs cold"] = compare("warm/cold", warm["answers"], cold["answers"])
-            cold["agrees"] = "gen %s" % ("ok" if not mism["extupdated cold vs generator"] else "NO")
-            warm["agrees"] = "cold %s" % ("ok" if not mism["extupdated warm vs cold"] else "NO")
-            if args.skopeo_runs >= 1:
-                sk = b.skopeo("skopeo -j%d" % args.jobs, allowlist, n, args.jobs)
-                mism["skopeo vs extupdated cold"] = compare("skopeo/extupdated", sk["answers"], cold["answers"])
-                sk["agrees"] = "ext %s" % ("ok" if not mism["skopeo vs extupdated cold"] else "NO")
-                if not args.no_config_only:
-                    lean = b.skopeo("skopeo config-only -j%d" % args.jobs, allowlist, n, args.jobs, config_only=True)
-                    mism["skopeo config-only vs extupdated cold"] = compare("skopeo-lean/extupdated", lean["answers"],
-                                                                           cold["answers"])
-                    lean["agrees"] = "ext %s" % ("ok" if not mism["skopeo config-only vs extupdated cold"] else "NO")
-            if args.sequential > 0:
-                s = min(args.sequential, n)
-                sample = os.path.join(workdir, "allowlist-sample.txt")
-                with open(sample, "w") as f:
-                    f.write("".join(x + "\n" for x in names[:s]))
-                seq = b.skopeo("skopeo -j1 (%d repos)" % s, sample, s, 1)
-                mism["skopeo sequential vs extupdated cold"] = compare(
-                    "skopeo-seq/extupdated", seq["answers"], {x: cold["answers"][x] for x in names[:s] if x in cold["answers"]})
-                seq["agrees"] = "ext %s" % ("ok" if not mism["skopeo sequential vs extupdated cold"] else "NO")
+
+            def at(rtt, label):
+                if h.token_proxy:
+                    h.token_proxy.rtt = rtt / 1000.0
+                return label if len(args.rtt) == 1 else "%s @%dms" % (label, rtt)
+
+            def agree(row, key, got, want, against):
+                mism[key] = compare(key, got, want)
+                row["agrees"] = "%s %s" % (against, "ok" if not mism[key] else "NO")
+
+            for st in setups:
+                rtt = st["rtt"]
+                cold = b.extupdated(at(rtt, "extupdated cold"), st["config"], st["state"], n, rtt)
+                agree(cold, at(rtt, "extupdated cold vs generator"), cold["answers"], st["expected"], "gen")
+                warm = b.extupdated(at(rtt, "extupdated warm"), st["config"], st["state"], n, rtt)
+                agree(warm, at(rtt, "extupdated warm vs cold"), warm["answers"], cold["answers"], "cold")
+                st["cold"] = cold
+                if args.skopeo_runs >= 1:
+                    sk = b.skopeo(at(rtt, "skopeo -j%d" % args.jobs), st["allowlist"], n, args.jobs, rtt_ms=rtt)
+                    agree(sk, at(rtt, "skopeo vs extupdated cold"), sk["answers"], cold["answers"], "ext")
+                    if not args.no_config_only and rtt == 0:
+                        lean = b.skopeo("skopeo config-only -j%d" % args.jobs, st["allowlist"], n, args.jobs,
+                                        config_only=True)
+                        agree(lean, "skopeo config-only vs extupdated cold", lean["answers"], cold["answers"], "ext")
+                if args.sequential > 0 and rtt == 0:
+                    s = min(args.sequential, n)
+                    sample = os.path.join(st["dir"], "allowlist-sample.txt")
+                    with open(sample, "w") as f:
+                        f.write("".join(x + "\n" for x in st["names"][:s]))
+                    seq = b.skopeo("skopeo -j1 (%d repos)" % s, sample, s, 1)
+                    agree(seq, "skopeo sequential vs extupdated cold", seq["answers"],
+                          {x: cold["answers"][x] for x in st["names"][:s] if x in cold["answers"]}, "ext")
 
             changed = [] if n == 0 else sorted({(i * n) // max(args.new_tags, 1) for i in range(min(args.new_tags, n))})
             if changed:
@@ -334,18 +456,22 @@ def main():
                     "labels": images.extension_labels("Extension %04d" % i, new_version),
                     "platforms": list(images.DEFAULT_PLATFORMS), "attestations": True}}} for i in changed}}
                 start = time.monotonic()
+                if h.token_proxy:
+                    h.token_proxy.rtt = 0
                 h.seed(spec)
                 say("pushed %s to %d repositories in %.1f s" % (new_version, len(changed), time.monotonic() - start))
-                for i in changed:
-                    expected[names[i]] = (new_version, new_version)
-                new = b.extupdated("extupdated new tag (%d)" % len(changed), config, state, n)
-                mism["extupdated new tag vs generator"] = compare("newtag/generator", new["answers"], expected)
-                new["agrees"] = "gen %s" % ("ok" if not mism["extupdated new tag vs generator"] else "NO")
-                if args.skopeo_runs >= 2:
-                    sk2 = b.skopeo("skopeo after push -j%d" % args.jobs, allowlist, n, args.jobs)
-                    mism["skopeo after push vs extupdated new tag"] = compare("skopeo2/extupdated", sk2["answers"],
-                                                                             new["answers"])
-                    sk2["agrees"] = "ext %s" % ("ok" if not mism["skopeo after push vs extupdated new tag"] else "NO")
+                for st in setups:
+                    rtt = st["rtt"]
+                    for i in changed:
+                        st["expected"][st["names"][i]] = (new_version, new_version)
+                    new = b.extupdated(at(rtt, "extupdated new tag (%d)" % len(changed)), st["config"], st["state"],
+                                       n, rtt)
+                    agree(new, at(rtt, "extupdated new tag vs generator"), new["answers"], st["expected"], "gen")
+                    if args.skopeo_runs >= 2:
+                        sk2 = b.skopeo(at(rtt, "skopeo after push -j%d" % args.jobs), st["allowlist"], n, args.jobs,
+                                       rtt_ms=rtt)
+                        agree(sk2, at(rtt, "skopeo after push vs extupdated new tag"), sk2["answers"], new["answers"],
+                              "ext")
             report(args, b, mism, n, m, k)
             sys.stdout.flush()
             say("stopping the registry and removing its storage")
