@@ -536,7 +536,7 @@ static int scopes_normalize(const char *const *scopes, char ***ret) {
 /* ---- token cache ---- */
 
 struct cache_entry {
-        char *realm, *service;
+        char *registry, *credentials, *realm, *service;
         char **scopes;
         char *token;
         int64_t refresh_at_ms;
@@ -551,6 +551,8 @@ struct auth_cache {
 };
 
 static void entry_done(struct cache_entry *e) {
+        free(e->registry);
+        free(e->credentials);
         free(e->realm);
         free(e->service);
         util_strv_free(e->scopes);
@@ -575,14 +577,27 @@ static bool token_is_valid(const char *t) {
         return true;
 }
 
-const char *auth_cache_lookup(struct auth_cache *c, const char *realm, const char *service, const char *scope,
+static const char *key_credentials(const struct token_cache_key *k) {
+        return k->credentials ? k->credentials : "";
+}
+
+static bool key_valid(const struct token_cache_key *k) {
+        return k && k->registry && k->realm;
+}
+
+static bool entry_has_key(const struct cache_entry *e, const struct token_cache_key *k) {
+        return strcasecmp(e->registry, k->registry) == 0 && streq(e->credentials, key_credentials(k)) &&
+               streq(e->realm, k->realm) && streq_ptr(e->service, k->service);
+}
+
+const char *auth_cache_lookup(struct auth_cache *c, const struct token_cache_key *key, const char *scope,
                               int64_t now_ms) {
-        if (!c || !realm)
+        if (!c || !key_valid(key))
                 return NULL;
         const struct cache_entry *best = NULL;
         for (size_t i = 0; i < c->n_entries; i++) {
                 const struct cache_entry *e = &c->entries[i];
-                if (now_ms >= e->refresh_at_ms || !streq(e->realm, realm) || !streq_ptr(e->service, service))
+                if (now_ms >= e->refresh_at_ms || !entry_has_key(e, key))
                         continue;
                 if (scope && !scopes_cover(e->scopes, scope))
                         continue;
@@ -613,9 +628,9 @@ static void cache_make_room(struct auth_cache *c, int64_t now_ms) {
         cache_remove(c, oldest);
 }
 
-int auth_cache_store(struct auth_cache *c, const char *realm, const char *service, const char *const *scopes,
+int auth_cache_store(struct auth_cache *c, const struct token_cache_key *key, const char *const *scopes,
                      const char *token, int64_t now_ms, int64_t expires_at_ms) {
-        if (!c || !realm || !token)
+        if (!c || !key_valid(key) || !token)
                 return -EINVAL;
         if (!token_is_valid(token))
                 return -EINVAL;
@@ -628,10 +643,12 @@ int auth_cache_store(struct auth_cache *c, const char *realm, const char *servic
         int r = scopes_normalize(scopes, &e.scopes);
         if (r < 0)
                 return r;
-        e.realm = strdup(realm);
-        e.service = service ? strdup(service) : NULL;
+        e.registry = strdup(key->registry);
+        e.credentials = strdup(key_credentials(key));
+        e.realm = strdup(key->realm);
+        e.service = key->service ? strdup(key->service) : NULL;
         e.token = strdup(token);
-        if (!e.realm || (service && !e.service) || !e.token) {
+        if (!e.registry || !e.credentials || !e.realm || (key->service && !e.service) || !e.token) {
                 entry_done(&e);
                 return -ENOMEM;
         }
@@ -641,7 +658,7 @@ int auth_cache_store(struct auth_cache *c, const char *realm, const char *servic
          * so repeated fetches for the same repositories do not pile up. */
         for (size_t i = c->n_entries; i > 0; i--) {
                 const struct cache_entry *o = &c->entries[i - 1];
-                if (o->refresh_at_ms > e.refresh_at_ms || !streq(o->realm, e.realm) || !streq_ptr(o->service, e.service))
+                if (o->refresh_at_ms > e.refresh_at_ms || !entry_has_key(o, key))
                         continue;
                 bool covered = true;
                 for (char **sc = o->scopes; covered && sc && *sc; sc++)
@@ -861,9 +878,38 @@ static char *realm_for_message(const char *realm) {
         return util_printf("%.*s%.*s", (int) (auth - realm), realm, (int) rest, host);
 }
 
-int auth_check_realm(const char *realm, bool registry_is_https, char **ret_error) {
+/* The host of an http(s) URL, without userinfo, port or IPv6 brackets; *ret_len 0 when none. */
+static const char *url_host(const char *url, size_t *ret_len) {
+        const char *s = strstr(url, "://");
+        const char *auth = s ? s + 3 : url;
+        size_t n = strcspn(auth, "/?#");
+        const char *at = memchr(auth, '@', n);
+        if (at) {
+                n -= (size_t) (at + 1 - auth);
+                auth = at + 1;
+        }
+        if (n > 0 && auth[0] == '[') {
+                const char *close = memchr(auth, ']', n);
+                *ret_len = close ? (size_t) (close - auth - 1) : 0;
+                return auth + 1;
+        }
+        const char *colon = memchr(auth, ':', n);
+        *ret_len = colon ? (size_t) (colon - auth) : n;
+        return auth;
+}
+
+static bool same_host(const char *url_a, const char *url_b) {
+        size_t na, nb;
+        const char *a = url_host(url_a, &na), *b = url_host(url_b, &nb);
+        return na > 0 && na == nb && strncasecmp(a, b, na) == 0;
+}
+
+int auth_check_realm(const char *realm, const struct auth_registry *registry, bool with_credentials,
+                     char **ret_error) {
         const char *why = NULL;
         const char *rest;
+        bool registry_is_https = registry && registry->base_url && util_startswith_no_case(registry->base_url, "https://");
+        bool plain = false;
         if (!realm || !*realm)
                 why = "is empty";
         else if (strlen(realm) > MAX_REALM)
@@ -871,6 +917,7 @@ int auth_check_realm(const char *realm, bool registry_is_https, char **ret_error
         else if ((rest = util_startswith_no_case(realm, "https://")))
                 ;
         else if ((rest = util_startswith_no_case(realm, "http://"))) {
+                plain = true;
                 if (registry_is_https)
                         why = "would downgrade an https registry to plain http";
         } else
@@ -885,11 +932,20 @@ int auth_check_realm(const char *realm, bool registry_is_https, char **ret_error
                         if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f)
                                 why = "contains characters not allowed in a URL";
         }
-        if (!why)
+        /* Over plain HTTP, credentials may go to the registry's own host only: anyone on the path to
+         * another host could read them. */
+        bool leak = !why && plain && with_credentials && !(registry && registry->base_url && same_host(realm, registry->base_url));
+        if (!why && !leak)
                 return 0;
         if (ret_error) {
                 _cleanup_free_ char *shown = realm ? realm_for_message(realm) : NULL;
-                *ret_error = util_printf("token realm \"%s\" refused: it %s", shown ? shown : "", why);
+                if (leak)
+                        *ret_error = util_printf("token realm \"%s\" refused: credentials for %s are not sent over plain "
+                                                 "HTTP to another host",
+                                                 shown ? shown : "",
+                                                 registry && registry->host ? registry->host : "the registry");
+                else
+                        *ret_error = util_printf("token realm \"%s\" refused: it %s", shown ? shown : "", why);
         }
         return -EPERM;
 }
@@ -904,7 +960,7 @@ struct waiter {
 
 struct pending {
         struct auth_cache *cache; /* NULL once the cache was freed */
-        char *realm, *service;
+        char *registry, *realm, *service;
         char **scopes;
         char fingerprint[72];
         struct auth_credentials creds; /* kept to scrub them from any server text we repeat */
@@ -913,6 +969,7 @@ struct pending {
 };
 
 static void pending_free(struct pending *p) {
+        free(p->registry);
         free(p->realm);
         free(p->service);
         util_strv_free(p->scopes);
@@ -935,8 +992,7 @@ void auth_cache_free(struct auth_cache *c) {
         free(c);
 }
 
-/* Identifies credentials for coalescing without keeping another copy of them around. */
-static void credentials_fingerprint(const struct auth_credentials *creds, char buf[static 72]) {
+void auth_credentials_fingerprint(const struct auth_credentials *creds, char buf[static 72]) {
         if (auth_credentials_is_anonymous(creds)) {
                 buf[0] = 0;
                 return;
@@ -1126,7 +1182,9 @@ static void on_token_response(const struct http_response *resp, void *userdata) 
         _cleanup_strv_free_ char **granted = NULL;
         r = jwt_granted_scopes(token, p->scopes, &granted);
         if (r >= 0 || r == -ENOENT)
-                r = auth_cache_store(p->cache, p->realm, p->service,
+                r = auth_cache_store(p->cache,
+                                     &(struct token_cache_key) { .registry = p->registry, .credentials = p->fingerprint,
+                                                                 .realm = p->realm, .service = p->service },
                                      (const char *const *) (granted ? granted : p->scopes), token, now, expires_at);
         if (r < 0) {
                 free_secret(token);
@@ -1139,9 +1197,10 @@ static void on_token_response(const struct http_response *resp, void *userdata) 
         free_secret(token);
 }
 
-static bool pending_matches(const struct pending *p, const char *realm, const char *service, const char *fingerprint,
-                            char *const *scopes) {
-        if (!streq(p->realm, realm) || !streq_ptr(p->service, service) || !streq(p->fingerprint, fingerprint))
+static bool pending_matches(const struct pending *p, const char *registry, const char *realm, const char *service,
+                            const char *fingerprint, char *const *scopes) {
+        if (strcasecmp(p->registry, registry) != 0 || !streq(p->realm, realm) || !streq_ptr(p->service, service) ||
+            !streq(p->fingerprint, fingerprint))
                 return false;
         for (char *const *s = scopes; s && *s; s++)
                 if (!scopes_cover(p->scopes, *s))
@@ -1149,12 +1208,13 @@ static bool pending_matches(const struct pending *p, const char *realm, const ch
         return true;
 }
 
-int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_challenge *challenge,
-                     bool registry_is_https, const char *const *scopes, const struct auth_credentials *creds,
-                     auth_token_fn cb, void *userdata) {
-        if (!c || !http || !challenge || challenge->scheme != AUTH_SCHEME_BEARER || !challenge->realm || !cb)
+int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_registry *registry,
+                     const struct auth_challenge *challenge, const char *const *scopes,
+                     const struct auth_credentials *creds, auth_token_fn cb, void *userdata) {
+        if (!c || !http || !registry || !registry->host || !registry->base_url || !challenge ||
+            challenge->scheme != AUTH_SCHEME_BEARER || !challenge->realm || !cb)
                 return -EINVAL;
-        int r = auth_check_realm(challenge->realm, registry_is_https, NULL);
+        int r = auth_check_realm(challenge->realm, registry, !auth_credentials_is_anonymous(creds), NULL);
         if (r < 0)
                 return r;
         const char *own[] = { challenge->scope, NULL };
@@ -1163,7 +1223,7 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
         if (r < 0)
                 return r;
         char fingerprint[72];
-        credentials_fingerprint(creds, fingerprint);
+        auth_credentials_fingerprint(creds, fingerprint);
 
         struct waiter *w = calloc(1, sizeof(*w));
         if (!w)
@@ -1171,7 +1231,7 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
         *w = (struct waiter) { .cb = cb, .userdata = userdata };
 
         for (struct pending *p = c->pending; p; p = p->next)
-                if (pending_matches(p, challenge->realm, challenge->service, fingerprint, wanted)) {
+                if (pending_matches(p, registry->host, challenge->realm, challenge->service, fingerprint, wanted)) {
                         *p->waiters_tail = w;
                         p->waiters_tail = &w->next;
                         return 0;
@@ -1183,6 +1243,7 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
                 return -ENOMEM;
         }
         p->cache = c;
+        p->registry = strdup(registry->host);
         p->realm = strdup(challenge->realm);
         p->service = challenge->service ? strdup(challenge->service) : NULL;
         p->scopes = TAKE_PTR(wanted);
@@ -1191,7 +1252,8 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
         memcpy(p->fingerprint, fingerprint, sizeof(fingerprint));
         p->waiters = w;
         p->waiters_tail = &w->next;
-        if (!p->realm || (challenge->service && !p->service) || !p->scopes || auth_credentials_copy(creds, &p->creds) < 0) {
+        if (!p->registry || !p->realm || (challenge->service && !p->service) || !p->scopes ||
+            auth_credentials_copy(creds, &p->creds) < 0) {
                 pending_free(p);
                 return -ENOMEM;
         }
@@ -1232,6 +1294,7 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
                 .follow_redirects = !oauth,
                 .body = form,
                 .body_len = form ? strlen(form) : 0,
+                .ca_file = registry->ca_file,
         };
         r = http_submit(http, &req, on_token_response, p);
         free_secret(authorization);

@@ -649,8 +649,8 @@ static int transfer_setup(struct transfer *t, const struct http_request *req) {
         SET(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
         /* Waiting to learn whether a connection multiplexes only pays where HTTP/2 is possible. */
         SET(CURLOPT_PIPEWAIT, https ? 1L : 0L);
-        if (c->ca_file)
-                SET(CURLOPT_CAINFO, c->ca_file);
+        if (req->ca_file || c->ca_file)
+                SET(CURLOPT_CAINFO, req->ca_file ? req->ca_file : c->ca_file);
         SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
         SET(CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
         SET(CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);

@@ -37,6 +37,8 @@ struct http_request {
         const char *body;            /* POST only: the request body (copied), sent as
                                         application/x-www-form-urlencoded unless a header says otherwise */
         size_t body_len;
+        const char *ca_file;         /* PEM bundle trusted for this request instead of the client's
+                                        (a registry's private CA); NULL = the client's */
 };
 
 struct http_response {

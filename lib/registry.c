@@ -60,6 +60,7 @@ struct host {
 
         enum creds_state creds_state;
         struct auth_credentials creds;
+        char creds_fingerprint[72]; /* of creds: tokens are kept per host and credentials */
 
         char **declared; /* "repository:PATH:pull" of every repository announced for this host */
         char **inflight; /* scopes a token fetch is under way for */
@@ -515,6 +516,7 @@ static void on_credentials(int error, const struct auth_credentials *creds, cons
         struct host *h = userdata;
         if (error == 0 && creds && auth_credentials_copy(creds, &h->creds) < 0)
                 error = -ENOMEM;
+        auth_credentials_fingerprint(&h->creds, h->creds_fingerprint);
         if (error_message)
                 set_note(h->rc, error_message);
         /* Failing credentials leave us anonymous: public repositories still work, and an access
@@ -524,6 +526,20 @@ static void on_credentials(int error, const struct auth_credentials *creds, cons
 }
 
 /* ---- Tokens -------------------------------------------------------------------------------- */
+
+/* Tokens of this host's challenge, fetched with its credentials. */
+static struct token_cache_key host_token_key(const struct host *h, const struct auth_challenge *ch) {
+        return (struct token_cache_key) {
+                .registry = h->domain,
+                .credentials = h->creds_fingerprint,
+                .realm = ch->realm,
+                .service = ch->service,
+        };
+}
+
+static struct auth_registry host_auth_registry(const struct host *h) {
+        return (struct auth_registry) { .host = h->domain, .base_url = h->base_url };
+}
 
 static void batch_free(struct batch *b) {
         util_strv_free(b->scopes);
@@ -548,11 +564,11 @@ static void on_batch_token(int error, const char *token, const char *error_messa
         struct batch *b = userdata;
         struct host *h = b->host;
         int64_t now = util_now_ms();
+        struct token_cache_key key = host_token_key(h, h->challenge);
         for (char **s = b->scopes; *s; s++) {
                 strv_remove(h->inflight, *s);
                 /* A token that does not grant a scope it was asked for is the issuer's "no". */
-                if (error == 0 && !h->rc->dead &&
-                    !auth_cache_lookup(h->rc->auth, h->challenge->realm, h->challenge->service, *s, now) &&
+                if (error == 0 && !h->rc->dead && !auth_cache_lookup(h->rc->auth, &key, *s, now) &&
                     !util_strv_contains(h->denied, *s))
                         (void) util_strv_push(&h->denied, *s);
         }
@@ -564,6 +580,7 @@ static int start_batch(struct host *h, const char *scope) {
         struct registry_client *rc = h->rc;
         const struct auth_challenge *ch = h->challenge;
         int64_t now = util_now_ms();
+        struct token_cache_key key = host_token_key(h, ch);
         struct batch *b = calloc(1, sizeof *b);
         if (!b)
                 return -ENOMEM;
@@ -577,7 +594,7 @@ static int start_batch(struct host *h, const char *scope) {
                 size_t l = strlen(*s);
                 if (streq(*s, scope) || bytes + l > REGISTRY_TOKEN_MAX_SCOPE_BYTES ||
                     util_strv_contains(h->inflight, *s) || util_strv_contains(h->denied, *s) ||
-                    auth_cache_lookup(rc->auth, ch->realm, ch->service, *s, now))
+                    auth_cache_lookup(rc->auth, &key, *s, now))
                         continue;
                 if (util_strv_push(&b->scopes, *s) < 0) {
                         batch_free(b);
@@ -586,7 +603,8 @@ static int start_batch(struct host *h, const char *scope) {
                 n++;
                 bytes += l;
         }
-        int r = auth_fetch_token(rc->auth, rc->http, ch, h->https, (const char *const *) b->scopes, &h->creds,
+        struct auth_registry reg = host_auth_registry(h);
+        int r = auth_fetch_token(rc->auth, rc->http, &reg, ch, (const char *const *) b->scopes, &h->creds,
                                  on_batch_token, b);
         if (r < 0) {
                 batch_free(b);
@@ -723,7 +741,8 @@ static void op_authorize(struct op *op) {
 
         /* A 401 naming another scope is answered with a token for exactly that scope. */
         const char *scope = op->challenge && op->challenge->scope ? op->challenge->scope : op->scope;
-        const char *token = auth_cache_lookup(rc->auth, ch->realm, ch->service, scope, util_now_ms());
+        struct token_cache_key key = host_token_key(h, ch);
+        const char *token = auth_cache_lookup(rc->auth, &key, scope, util_now_ms());
         if (token) {
                 _cleanup_free_ char *header = util_printf("Authorization: Bearer %s", token);
                 if (!header) {
@@ -742,16 +761,17 @@ static void op_authorize(struct op *op) {
                 return;
         }
         int r = 0;
+        struct auth_registry reg = host_auth_registry(h);
         if (!op->challenge && !util_strv_contains(h->inflight, scope))
                 r = start_batch(h, scope);
         if (r >= 0) {
                 const char *one[] = { scope, NULL };
-                r = auth_fetch_token(rc->auth, rc->http, ch, h->https, one, &h->creds, on_op_token, op);
+                r = auth_fetch_token(rc->auth, rc->http, &reg, ch, one, &h->creds, on_op_token, op);
         }
         if (r < 0) {
                 _cleanup_free_ char *why = NULL;
                 if (r == -EPERM)
-                        (void) auth_check_realm(ch->realm, h->https, &why);
+                        (void) auth_check_realm(ch->realm, &reg, !auth_credentials_is_anonymous(&h->creds), &why);
                 op_fail(op, r, "token: %s", why ? why : strerror(-r));
                 return;
         }
@@ -767,6 +787,12 @@ static void op_fail_status(struct op *op, const struct http_response *resp) {
         op_fail(op, status_error(resp->status), "HTTP %ld%s%s%s%s%s", resp->status, detail ? " " : "",
                 detail ? detail : "", resp->status == 429 ? " (pull rate limit)" : "",
                 retry_s ? "; Retry-After: " : "", retry_s ? retry_s : "");
+}
+
+/* Whether url is on the registry's own endpoint (scheme, host and port), not a redirect target. */
+static bool host_owns_url(const struct host *h, const char *url) {
+        size_t n = strlen(h->base_url);
+        return url && strncasecmp(url, h->base_url, n) == 0 && (!url[n] || strchr("/?#", url[n]));
 }
 
 /* A 401 that names what it wants gets one more try with a token for that. */
@@ -1055,6 +1081,17 @@ static void on_response(const struct http_response *resp, void *userdata) {
                 else
                         op_fail(op, resp->error, "%s: %s", op->url,
                                 resp->error_message ? resp->error_message : strerror(-resp->error));
+                return;
+        }
+        if (resp->status == 401 && !host_owns_url(op->host, resp->url)) {
+                /* A redirect target (a CDN) is not the registry: its challenge gets neither the
+                 * registry's credentials nor its tokens. */
+                /* Without the query: a CDN's signed URL holds its own credentials. */
+                _cleanup_free_ char *bare = resp->url ? strndup(resp->url, strcspn(resp->url, "?#")) : NULL;
+                _cleanup_free_ char *where = bare ? sanitize(bare, 200) : NULL;
+                op_fail(op, -EACCES, "HTTP 401 from %s, where the registry redirected: not the registry, so no "
+                        "credentials or token are sent there",
+                        where ? where : "a redirect target");
                 return;
         }
         if (resp->status == 401 && op_retry_auth(op, resp))

@@ -65,15 +65,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
                 if (c[i].realm) {
                         char *msg = NULL;
-                        int k = auth_check_realm(c[i].realm, i % 2, &msg);
+                        const struct auth_registry reg = { .host = "registry.example",
+                                                           .base_url = i % 2 ? "https://registry.example"
+                                                                             : "http://registry.example" };
+                        int k = auth_check_realm(c[i].realm, &reg, i % 3 == 0, &msg);
                         if ((k < 0) != (msg != NULL))
                                 __builtin_trap();
                         free(msg);
                         /* Every scope a token was stored for is covered by that token. */
                         if (c[i].scope) {
                                 const char *scopes[] = { c[i].scope, NULL };
-                                if (auth_cache_store(cache, c[i].realm, c[i].service, scopes, "t", 0, 60000) == 0 &&
-                                    !auth_cache_lookup(cache, c[i].realm, c[i].service, c[i].scope, 0))
+                                const struct token_cache_key key = { .registry = "registry.example",
+                                                                     .realm = c[i].realm, .service = c[i].service };
+                                if (auth_cache_store(cache, &key, scopes, "t", 0, 60000) == 0 &&
+                                    !auth_cache_lookup(cache, &key, c[i].scope, 0))
                                         __builtin_trap();
                         }
                 }

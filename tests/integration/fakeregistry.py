@@ -6,19 +6,23 @@ Usage: fakeregistry.py -- CMD ARGS...   start the servers, run CMD with the envi
                                        stop; exit with CMD's status.
 
 Servers: "a" on 127.0.0.1 is the registry (token realm http://127.0.0.1:PORT/token); "b" on
-127.0.0.2 is another host (a CDN for blob redirects, a foreign target for Link headers). Both
-log every request with its Authorization header: GET /_log (on a) returns the log as JSON,
-POST /_reset clears it and every per-repository counter.
+127.0.0.2 is another host: a CDN for blob redirects (/cdn/), a CDN that answers 401 naming a realm of
+its own (/cdn401/, realm http://127.0.0.2:PORT/token), a foreign target for Link headers, and under
+/v2/ a second registry whose 401 names a's realm and service, as registries using Docker Hub's
+token service do. Both log every request with its Authorization header: GET /_log (on a) returns
+the log as JSON, POST /_reset clears it and every per-repository counter.
 
 Environment for CMD: FAKE_REGISTRY (127.0.0.1:PORT), FAKE_REGISTRY_URL, FAKE_OTHER (127.0.0.2:PORT),
 FAKE_OTHER_URL.
 
 Auth: /v2/ answers 401 with a Bearer challenge. A token is "tok." + base64url of the granted
-scopes (every scope asked for); /v2/NAME/... needs a token granting repository:NAME:pull, except
-scope/* which needs pull,push (its 401 names that scope).
+scopes (every scope asked for), "tok-USER." when the token request carried Basic credentials of
+USER; /v2/NAME/... needs a token granting repository:NAME:pull, except scope/* which needs
+pull,push (its 401 names that scope).
 
 Repositories (tag "1.0.0" unless said otherwise; manifests are Docker v2 images):
   ok/app           correct; its config blob redirects (307) to server b
+  redir401/app     its config blob redirects to server b, which answers 401
   bad/manifest     Docker-Content-Digest names other content; by digest: content of another digest
   bad/blob         the config blob's bytes do not match its digest
   link/other       tags: Link to server b          link/scheme     Link to https on the same host
@@ -80,10 +84,19 @@ def bump(key):
         return counters[key]
 
 
-def token_scopes(header):
-    if not header or not header.startswith("Bearer tok."):
+def basic_user(header):
+    if not header or not header.startswith("Basic "):
         return None
-    raw = header[len("Bearer tok."):]
+    try:
+        return base64.b64decode(header[len("Basic "):]).decode().partition(":")[0]
+    except ValueError:
+        return None
+
+
+def token_scopes(header):
+    if not header or not header.startswith("Bearer tok"):
+        return None
+    raw = header.partition(".")[2]
     try:
         return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except ValueError:
@@ -139,8 +152,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.serve_a()
 
     def serve_b(self):
-        if self.path.startswith("/cdn/"):
+        path = self.path.partition("?")[0]
+        if path.startswith("/cdn/"):
             self.reply(200, CONFIG, content_type="application/octet-stream")
+        elif path.startswith("/cdn401/"):
+            value = ('Bearer realm="http://127.0.0.2:%d/token",service="cdn",'
+                     'scope="repository:redir401/app:pull,push"' % ports["b"])
+            self.error(401, "UNAUTHORIZED", "authentication required", [("WWW-Authenticate", value)])
+        elif path == "/token":
+            self.reply(200, dumps({"token": "cdn-token", "expires_in": 300}))
+        elif path.startswith("/v2/"):
+            # A registry of its own whose tokens come from a's realm and service.
+            name = path[len("/v2/"):].partition("/tags/list")[0]
+            if path == "/v2/" or token_scopes(self.headers.get("Authorization")) is None:
+                self.error(401, "UNAUTHORIZED", "authentication required", self.challenge())
+            else:
+                self.reply(200, dumps({"name": name, "tags": ["1.0.0"]}))
         else:
             self.reply(200, dumps({"name": "x", "tags": ["evil"]}))
 
@@ -154,7 +181,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if path == "/token":
             scopes = urllib.parse.parse_qs(query).get("scope", [])
-            tok = "tok." + base64.urlsafe_b64encode(json.dumps(scopes).encode()).decode().rstrip("=")
+            user = basic_user(self.headers.get("Authorization"))
+            tok = ("tok-%s." % user if user else "tok.") + base64.urlsafe_b64encode(json.dumps(scopes).encode()).decode().rstrip("=")
             self.reply(200, dumps({"token": tok, "expires_in": 300}))
             return
         if path == "/v2/":
@@ -237,7 +265,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(200, body, headers, content_type=mt)
 
     def blob(self, name, ref):
-        if name == "ok/app":
+        if name == "redir401/app":
+            self.reply(307, b"", [("Location", "http://127.0.0.2:%d/cdn401/%s" % (ports["b"], ref))])
+        elif name == "ok/app":
             self.reply(307, b"", [("Location", "http://127.0.0.2:%d/cdn/%s" % (ports["b"], ref))])
         elif name == "bad/blob":
             self.reply(200, CONFIG + b" ", content_type="application/octet-stream")
