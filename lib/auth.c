@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "host.h"
 #include "http.h"
 #include "util.h"
 
@@ -878,32 +879,6 @@ static char *realm_for_message(const char *realm) {
         return util_printf("%.*s%.*s", (int) (auth - realm), realm, (int) rest, host);
 }
 
-/* The host of an http(s) URL, without userinfo, port or IPv6 brackets; *ret_len 0 when none. */
-static const char *url_host(const char *url, size_t *ret_len) {
-        const char *s = strstr(url, "://");
-        const char *auth = s ? s + 3 : url;
-        size_t n = strcspn(auth, "/?#");
-        const char *at = memchr(auth, '@', n);
-        if (at) {
-                n -= (size_t) (at + 1 - auth);
-                auth = at + 1;
-        }
-        if (n > 0 && auth[0] == '[') {
-                const char *close = memchr(auth, ']', n);
-                *ret_len = close ? (size_t) (close - auth - 1) : 0;
-                return auth + 1;
-        }
-        const char *colon = memchr(auth, ':', n);
-        *ret_len = colon ? (size_t) (colon - auth) : n;
-        return auth;
-}
-
-static bool same_host(const char *url_a, const char *url_b) {
-        size_t na, nb;
-        const char *a = url_host(url_a, &na), *b = url_host(url_b, &nb);
-        return na > 0 && na == nb && strncasecmp(a, b, na) == 0;
-}
-
 int auth_check_realm(const char *realm, const struct auth_registry *registry, bool with_credentials,
                      char **ret_error) {
         const char *why = NULL;
@@ -934,7 +909,7 @@ int auth_check_realm(const char *realm, const struct auth_registry *registry, bo
         }
         /* Over plain HTTP, credentials may go to the registry's own host only: anyone on the path to
          * another host could read them. */
-        bool leak = !why && plain && with_credentials && !(registry && registry->base_url && same_host(realm, registry->base_url));
+        bool leak = !why && plain && with_credentials && !(registry && registry->base_url && host_same_in_urls(realm, registry->base_url));
         if (!why && !leak)
                 return 0;
         if (ret_error) {

@@ -16,6 +16,7 @@
 
 #include "platform.h"
 #include "semver.h"
+#include "host.h"
 #include "util.h"
 
 static void json_deletep(cJSON **j) {
@@ -466,12 +467,19 @@ static char *load_source(struct loader *l, const char *kp, const cJSON *v) {
                 lerror(l, kp, "empty; expected a file path or an https:// URL");
                 return NULL;
         }
-        _cleanup_free_ char *q = quote(s);
+        /* A URL is shown without its userinfo: a password must not reach any message. */
+        _cleanup_free_ char *shown = host_url_redact(s);
+        _cleanup_free_ char *q = shown ? quote(shown) : NULL;
         if (!q) {
                 l->oom = true;
                 return NULL;
         }
         if (strstr(s, "://")) {
+                if (host_url_has_userinfo(s)) {
+                        lerror(l, kp, "%s: a user name or password in an allow-list URL is refused (it would be "
+                                      "repeated in messages, the state and the cache)", q);
+                        return NULL;
+                }
                 bool http = false, loopback = false;
                 const char *problem = url_check(s, false, NULL, &http, &loopback);
                 if (problem) {
@@ -693,7 +701,8 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
                         }
                         const char *problem = url_check(s, true, &reg.url, &url_http, &url_loopback);
                         if (problem) {
-                                _cleanup_free_ char *q = quote(s);
+                                _cleanup_free_ char *shown = host_url_redact(s);
+                                _cleanup_free_ char *q = shown ? quote(shown) : NULL;
                                 if (q)
                                         lerror(l, url_kp, "%s %s", q, problem);
                                 else

@@ -190,6 +190,19 @@ static void test_allowlist(void) {
         expect_error(__LINE__, "{\"allowlist\": [\"/a\", \"http://example.com/list\"]}",
                      "config.json: allowlist[1]: \"http://example.com/list\": plain HTTP is allowed only for a "
                      "loopback host; use https://");
+        /* Userinfo is refused, and the password is in no message. */
+        expect_error(__LINE__, "{\"allowlist\": [\"/a\", \"https://user:hunter2@example.com/list.txt\"]}",
+                     "config.json: allowlist[1]: \"https://example.com/list.txt\": a user name or password in an "
+                     "allow-list URL is refused (it would be repeated in messages, the state and the cache)");
+        expect_error(__LINE__, "{\"allowlist\": \"http://token@127.0.0.1:8080/l\"}",
+                     "config.json: allowlist: \"http://127.0.0.1:8080/l\": a user name or password in an allow-list "
+                     "URL is refused (it would be repeated in messages, the state and the cache)");
+        expect_error(__LINE__, "{\"allowlist\": \"https://a:b@c@example.com/l\"}",
+                     "config.json: allowlist: \"https://example.com/l\": a user name or password in an allow-list "
+                     "URL is refused (it would be repeated in messages, the state and the cache)");
+        l = load("{\"allowlist\": \"https://example.com/a@b/list.txt\"}");
+        CHECK_INT(l.r, 0);
+        load_done(&l);
         expect_error(__LINE__, "{\"allowlist\": \"ftp://example.com/list\"}",
                      "config.json: allowlist: \"ftp://example.com/list\" is not an absolute http:// or https:// URL");
         expect_error(__LINE__, "{\"allowlist\": \"https:///list\"}",
@@ -340,7 +353,7 @@ static void test_registries(void) {
                      "config.json: registries.\"ghcr.io\".url: \"https://x.example/v2\" must not have a path (the "
                      "registry API is always at /v2/)");
         expect_error(__LINE__, "{\"registries\": {\"ghcr.io\": {\"url\": \"https://u:p@x.example\"}}}",
-                     "config.json: registries.\"ghcr.io\".url: \"https://u:p@x.example\" must not contain credentials");
+                     "config.json: registries.\"ghcr.io\".url: \"https://x.example\" must not contain credentials");
         expect_error(__LINE__, "{\"registries\": {\"ghcr.io\": {\"url\": \"https://x.example/?a=b\"}}}",
                      "config.json: registries.\"ghcr.io\".url: \"https://x.example/?a=b\" must not have a query or a "
                      "fragment");

@@ -1,0 +1,19 @@
+/* Hosts as registries and URLs write them: validation, loopback, the host of a URL, userinfo. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The host part of an http(s) URL ("scheme://[userinfo@]host[:port]/…"), without userinfo, port
+ * or IPv6 brackets: a pointer into url and its length, which is 0 when there is none. */
+const char *host_of_url(const char *url, size_t *ret_len);
+
+/* Whether two URLs name the same host (case-insensitive; ports and schemes may differ). */
+bool host_same_in_urls(const char *url_a, const char *url_b);
+
+/* Whether an absolute URL carries userinfo ("user:password@") before its host. */
+bool host_url_has_userinfo(const char *url);
+
+/* url without its userinfo, for messages that must not repeat a password; NULL on allocation
+ * failure. */
+char *host_url_redact(const char *url);
