@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <strings.h>
 #include <sys/utsname.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "platform.h"
@@ -252,6 +253,7 @@ int config_init_defaults(struct config *ret) {
 static void registry_done(struct config_registry *r) {
         free(r->host);
         free(r->url);
+        free(r->ca_file);
         *r = (struct config_registry) {};
 }
 
@@ -660,7 +662,39 @@ static void warn_unknown(struct loader *l, const char *parent, const char *key, 
                 lwarn(l, parent, "unknown key %s", q);
 }
 
-static const char *const registry_keys[] = { "url", "insecure" };
+static const char *const registry_keys[] = { "url", "insecure", "ca_file" };
+
+/* A registry's CA bundle: a readable regular file, made absolute against base_dir. */
+static char *load_ca_file(struct loader *l, const char *kp, const cJSON *v) {
+        const char *s = get_string(l, kp, v);
+        if (!s)
+                return NULL;
+        if (!*s) {
+                lerror(l, kp, "empty; expected the path of a PEM file of CA certificates");
+                return NULL;
+        }
+        char *p = s[0] != '/' && l->base_dir ? util_printf("%s/%s", l->base_dir, s) : strdup(s);
+        if (!p) {
+                l->oom = true;
+                return NULL;
+        }
+        struct stat st;
+        const char *why = NULL;
+        if (stat(p, &st) < 0 || access(p, R_OK) < 0)
+                why = strerror(errno);
+        else if (!S_ISREG(st.st_mode))
+                why = "not a regular file";
+        if (why) {
+                _cleanup_free_ char *q = quote(p);
+                if (q)
+                        lerror(l, kp, "cannot read %s: %s", q, why);
+                else
+                        l->oom = true;
+                free(p);
+                return NULL;
+        }
+        return p;
+}
 
 static void load_registry(struct loader *l, const char *key, const cJSON *v, struct config *c) {
         _cleanup_free_ char *kp = keypath("registries", key);
@@ -681,12 +715,14 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
         struct config_registry reg = {};
         _cleanup_free_ char *url_kp = keypath(kp, "url");
         _cleanup_free_ char *insecure_kp = keypath(kp, "insecure");
-        if (!url_kp || !insecure_kp || !(reg.host = strdup(key))) {
+        _cleanup_free_ char *ca_kp = keypath(kp, "ca_file");
+        if (!url_kp || !insecure_kp || !ca_kp || !(reg.host = strdup(key))) {
                 l->oom = true;
                 return;
         }
         util_ascii_lower_copy(reg.host, reg.host);
-        bool ok = true, seen_url = false, seen_insecure = false, url_http = false, url_loopback = false;
+        bool ok = true, seen_url = false, seen_insecure = false, seen_ca = false, url_http = false,
+             url_loopback = false;
         for (const cJSON *m = v->child; m; m = m->next) {
                 if (streq(m->string, "url")) {
                         if (seen_url)
@@ -714,6 +750,13 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
                                 lwarn(l, kp, "duplicate key \"insecure\"; the last one counts");
                         seen_insecure = true;
                         ok = get_bool(l, insecure_kp, m, &reg.insecure) && ok;
+                } else if (streq(m->string, "ca_file")) {
+                        if (seen_ca)
+                                lwarn(l, kp, "duplicate key \"ca_file\"; the last one counts");
+                        seen_ca = true;
+                        free(reg.ca_file);
+                        reg.ca_file = load_ca_file(l, ca_kp, m);
+                        ok = reg.ca_file && ok;
                 } else
                         warn_unknown(l, kp, m->string, registry_keys, ELEMENTSOF(registry_keys));
         }
@@ -976,22 +1019,36 @@ int config_default_socket_path(char **ret) {
 
 /* ---- registry endpoints ---- */
 
-int config_registry_endpoint(const struct config *c, const char *host, char **ret_url, bool *ret_allow_http) {
+/* The host as configuration keys write it (lowercase, docker.io for index.docker.io) into
+ * buf[256]; false when it is not a registry host. */
+static bool registry_key(const char *host, char buf[static 256]) {
         if (!registry_host_valid(host))
-                return -EINVAL;
-        _cleanup_free_ char *h = strdup(host);
-        if (!h)
-                return -ENOMEM;
-        util_ascii_lower_copy(h, h);
-        if (streq(h, "index.docker.io")) {
-                free(h);
-                if (!(h = strdup("docker.io")))
-                        return -ENOMEM;
-        }
+                return false;
+        util_ascii_lower_copy(buf, host);
+        if (streq(buf, "index.docker.io"))
+                strcpy(buf, "docker.io");
+        return true;
+}
+
+static const struct config_registry *registry_find(const struct config *c, const char *key) {
         const struct config_registry *reg = NULL;
         for (size_t i = 0; c && i < c->n_registries; i++)
-                if (streq(c->registries[i].host, h))
+                if (streq(c->registries[i].host, key))
                         reg = &c->registries[i];
+        return reg;
+}
+
+const char *config_registry_ca_file(const struct config *c, const char *host) {
+        char h[256];
+        const struct config_registry *reg = registry_key(host, h) ? registry_find(c, h) : NULL;
+        return reg ? reg->ca_file : NULL;
+}
+
+int config_registry_endpoint(const struct config *c, const char *host, char **ret_url, bool *ret_allow_http) {
+        char h[256];
+        if (!registry_key(host, h))
+                return -EINVAL;
+        const struct config_registry *reg = registry_find(c, h);
 
         char *url;
         bool loopback;

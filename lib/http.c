@@ -312,6 +312,13 @@ static int error_from_curl(CURLcode code) {
                 return -EFBIG;
         case CURLE_OUT_OF_MEMORY:
                 return -ENOMEM;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+                return -EKEYREJECTED;
         default:
                 return -EPROTO;
         }

@@ -43,7 +43,9 @@ struct http_request {
 
 struct http_response {
         int error;               /* 0, or negative errno: -ETIMEDOUT, -ECONNREFUSED, -EFBIG,
-                                    -EPROTO (other transport failure), -ECANCELED */
+                                    -EKEYREJECTED (the server's TLS certificate was not verified,
+                                    or the CA file could not be used), -EPROTO (other transport
+                                    failure, a failed TLS handshake included), -ECANCELED */
         const char *error_message; /* human text for error != 0 (curl's), else NULL */
         long status;             /* last HTTP status, 0 when no response */
         const char *url;         /* the effective URL after redirects */

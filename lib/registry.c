@@ -49,6 +49,8 @@ struct host {
         bool https;
         bool allow_http;
         bool http_fallback_tried;
+        char *https_error;    /* why HTTPS failed before the fallback to plain HTTP */
+        char *ca_file;        /* the configured CA bundle for this registry, or NULL */
         char *endpoint_error; /* set when the endpoint may not be used at all */
 
         enum ping_state ping;
@@ -344,6 +346,8 @@ static void op_fail_canceled(struct op *op) {
 static void host_free(struct host *h) {
         free(h->domain);
         free(h->base_url);
+        free(h->https_error);
+        free(h->ca_file);
         free(h->endpoint_error);
         free(h->ping_message);
         auth_challenges_free(h->challenges, h->n_challenges);
@@ -383,7 +387,9 @@ static int host_get(struct registry_client *rc, const char *domain, struct host 
         while (n > 0 && url[n - 1] == '/')
                 url[--n] = 0;
         h->base_url = TAKE_PTR(url);
-        if (!h->domain) {
+        const char *ca_file = config_registry_ca_file(rc->config, domain);
+        h->ca_file = ca_file ? strdup(ca_file) : NULL;
+        if (!h->domain || (ca_file && !h->ca_file)) {
                 host_free(h);
                 return -ENOMEM;
         }
@@ -443,9 +449,13 @@ static void on_ping(const struct http_response *resp, void *userdata) {
                 }
                 return;
         }
-        /* Docker's way with loopback and insecure registries: HTTPS first, then plain HTTP. */
-        if (resp->error && resp->status == 0 && h->https && h->allow_http && !h->http_fallback_tried) {
+        /* Docker's way with loopback and insecure registries: HTTPS first, then plain HTTP. A server
+         * that speaks TLS but whose certificate cannot be verified gets no second try in the clear:
+         * that failure is the answer. */
+        if (resp->error && resp->error != -EKEYREJECTED && resp->status == 0 && h->https && h->allow_http &&
+            !h->http_fallback_tried) {
                 char *u = util_printf("http://%s", h->base_url + strlen("https://"));
+                h->https_error = sanitize(resp->error_message ? resp->error_message : strerror(-resp->error), 300);
                 if (u) {
                         free(h->base_url);
                         h->base_url = u;
@@ -459,9 +469,17 @@ static void on_ping(const struct http_response *resp, void *userdata) {
         if (resp->error) {
                 h->ping = PING_FAILED;
                 h->ping_error = resp->error;
-                h->ping_message = util_printf("registry %s/v2/ unreachable: %s", h->base_url,
-                                              resp->error_message ? resp->error_message
-                                                                  : strerror(-resp->error));
+                const char *why = resp->error_message ? resp->error_message : strerror(-resp->error);
+                if (resp->error == -EKEYREJECTED)
+                        h->ping_message = util_printf(
+                                "registry %s/v2/: TLS certificate not verified: %s (a private CA is trusted with "
+                                "\"ca_file\" for \"%s\" in the configuration's \"registries\")",
+                                h->base_url, why, h->domain);
+                else if (h->https_error)
+                        h->ping_message = util_printf("registry %s/v2/ unreachable: %s (and over https: %s)",
+                                                      h->base_url, why, h->https_error);
+                else
+                        h->ping_message = util_printf("registry %s/v2/ unreachable: %s", h->base_url, why);
                 for (struct op *op = host_take_waiting(h), *next; op; op = next) {
                         next = op->next;
                         op_fail(op, h->ping_error, "%s", h->ping_message ? h->ping_message : "registry unreachable");
@@ -489,6 +507,7 @@ static void host_start_ping(struct host *h) {
                         .max_body = ERROR_BODY_MAX,
                         /* A fallback to HTTP waits behind no retries of a TLS handshake that cannot work. */
                         .no_retry = h->https && h->allow_http && !h->http_fallback_tried,
+                        .ca_file = h->ca_file,
                 };
                 r = http_submit(rc->http, &req, on_ping, h);
         }
@@ -538,7 +557,7 @@ static struct token_cache_key host_token_key(const struct host *h, const struct 
 }
 
 static struct auth_registry host_auth_registry(const struct host *h) {
-        return (struct auth_registry) { .host = h->domain, .base_url = h->base_url };
+        return (struct auth_registry) { .host = h->domain, .base_url = h->base_url, .ca_file = h->ca_file };
 }
 
 static void batch_free(struct batch *b) {
@@ -675,6 +694,7 @@ static void op_send(struct op *op, const char *authorization, const char *bearer
                 .headers = headers,
                 .max_body = op->kind == OP_TAGS ? REGISTRY_MAX_TAGS_PAGE_BYTES : MANIFEST_MAX_SIZE,
                 .follow_redirects = op->kind != OP_TAGS,
+                .ca_file = h->ca_file,
         };
         int r = http_submit(rc->http, &req, on_response, op);
         if (r < 0)

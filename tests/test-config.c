@@ -670,6 +670,51 @@ static void test_loopback(void) {
                 CHECK_MSG(!config_host_is_loopback(no[i]), "%s should not be loopback", no[i]);
 }
 
+static void test_ca_file(void) {
+        char dir[] = "/tmp/test-config-ca-XXXXXX";
+        REQUIRE(mkdtemp(dir));
+        _cleanup_free_ char *pem = util_printf("%s/ca.pem", dir);
+        FILE *f = fopen(pem, "w");
+        REQUIRE(f && fputs("-----BEGIN CERTIFICATE-----\n", f) >= 0 && fclose(f) == 0);
+
+        /* Relative to the config file's directory; index.docker.io finds docker.io's. */
+        struct load l = load_base("{\"registries\": {\"docker.io\": {\"ca_file\": \"ca.pem\"}, "
+                                  "\"ghcr.io\": {\"insecure\": true}}}",
+                                  dir);
+        CHECK_INT(l.r, 0);
+        if (l.r == 0) {
+                CHECK_STR(config_registry_ca_file(&l.c, "docker.io"), pem);
+                CHECK_STR(config_registry_ca_file(&l.c, "Index.Docker.IO"), pem);
+                CHECK_STR(config_registry_ca_file(&l.c, "ghcr.io"), NULL);
+                CHECK_STR(config_registry_ca_file(&l.c, "quay.io"), NULL);
+                CHECK_STR(config_registry_ca_file(&l.c, "not a host"), NULL);
+        }
+        load_done(&l);
+        CHECK_STR(config_registry_ca_file(NULL, "docker.io"), NULL);
+
+        _cleanup_free_ char *absolute = util_printf("{\"registries\": {\"r.example\": {\"ca_file\": \"%s\"}}}", pem);
+        l = load(absolute);
+        CHECK(l.r == 0 && streq_ptr(config_registry_ca_file(&l.c, "r.example"), pem));
+        load_done(&l);
+
+        _cleanup_free_ char *missing = util_printf("{\"registries\": {\"r.example\": {\"ca_file\": \"%s/nope.pem\"}}}", dir);
+        _cleanup_free_ char *missing_error = util_printf(
+                "config.json: registries.\"r.example\".ca_file: cannot read \"%s/nope.pem\": No such file or directory",
+                dir);
+        expect_error(__LINE__, missing, missing_error);
+        _cleanup_free_ char *directory = util_printf("{\"registries\": {\"r.example\": {\"ca_file\": \"%s\"}}}", dir);
+        _cleanup_free_ char *directory_error =
+                util_printf("config.json: registries.\"r.example\".ca_file: cannot read \"%s\": not a regular file", dir);
+        expect_error(__LINE__, directory, directory_error);
+        expect_error(__LINE__, "{\"registries\": {\"r.example\": {\"ca_file\": true}}}",
+                     "config.json: registries.\"r.example\".ca_file: expected a string, got a boolean");
+        expect_error(__LINE__, "{\"registries\": {\"r.example\": {\"ca_file\": \"\"}}}",
+                     "config.json: registries.\"r.example\".ca_file: empty; expected the path of a PEM file of CA "
+                     "certificates");
+        unlink(pem);
+        rmdir(dir);
+}
+
 int main(void) {
         test_defaults();
         test_every_key();
@@ -685,6 +730,7 @@ int main(void) {
         test_files();
         test_endpoints();
         test_loopback();
+        test_ca_file();
         test_xdg();
         return check_summary("test-config");
 }

@@ -433,6 +433,75 @@ static void test_no_credentials_over_http_to_another_host(void) {
         client_free(rc);
 }
 
+/* A client of the HTTPS registry t, configured by registries_json (with %s for its host). */
+static struct registry_client *tls_client(const char *tls, const char *entry, struct config *c) {
+        _cleanup_free_ char *text = util_printf("{\"registries\": {\"%s\": %s}}", tls, entry);
+        char **errors = NULL;
+        int r = config_load_string(text, strlen(text), "test", NULL, c, NULL, &errors);
+        for (char **e = errors; e && *e; e++)
+                fprintf(stderr, "%s\n", *e);
+        util_strv_free(errors);
+        REQUIRE_OK(r);
+        struct http_options ho = { .retry_base_ms = 10, .max_retries = 1 };
+        struct registry_options o = { .config = c, .http = &ho, .anonymous = true };
+        struct registry_client *rc = NULL;
+        REQUIRE_OK(registry_client_new(loop, &o, &rc));
+        return rc;
+}
+
+/* TLS that cannot be verified is reported as such and never retried in the clear, also with
+ * "insecure": true; ca_file trusts the registry's CA. */
+static void test_tls(void) {
+        const char *tls = getenv("FAKE_TLS"), *ca = getenv("FAKE_TLS_CA"), *other_ca = getenv("FAKE_TLS_OTHER_CA");
+        REQUIRE(tls && ca && other_ca);
+        _cleanup_free_ char *with_url = util_printf("{\"url\": \"https://%s\", \"insecure\": true}", tls);
+        _cleanup_free_ char *trusted = util_printf("{\"ca_file\": \"%s\"}", ca);
+        _cleanup_free_ char *wrong_ca = util_printf("{\"ca_file\": \"%s\"}", other_ca);
+        const struct {
+                const char *entry;
+                int error;
+        } cases[] = {
+                { "{}", -EKEYREJECTED },         /* loopback: plain HTTP would be allowed */
+                { with_url, -EKEYREJECTED },     /* insecure: plain HTTP allowed, verification kept */
+                { wrong_ca, -EKEYREJECTED },
+                { trusted, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                check_context = cases[i].entry;
+                reset();
+                struct config c;
+                struct registry_client *rc = tls_client(tls, cases[i].entry, &c);
+                struct result r = {};
+                tags(rc, tls, "tls/app", &r);
+                CHECK_INT(r.error, cases[i].error);
+                if (cases[i].error) {
+                        _cleanup_free_ char *want = util_printf("tls/app: tags: registry https://%s/v2/: TLS certificate "
+                                                                "not verified: SSL certificate problem: ", tls);
+                        CHECK_CONTAINS(r.message, want);
+                        CHECK_CONTAINS(r.message, "\"ca_file\"");
+                } else
+                        CHECK_INT(r.n_tags, 1);
+                result_done(&r);
+                cJSON *log = fake_log();
+                CHECK_INT(log_count(log, "t", "PLAIN", NULL), 0);
+                CHECK_INT(log_count(log, "t", "GET", "/tags/list"), cases[i].error ? 0 : 1);
+                cJSON_Delete(log);
+                client_free(rc);
+                config_done(&c);
+        }
+        check_context = NULL;
+
+        /* A server that does not speak TLS at all still gets docker's fallback to plain HTTP. */
+        struct config c;
+        struct registry_client *rc = tls_client(registry, "{}", &c);
+        struct result r = {};
+        tags(rc, registry, "ok/app", &r);
+        CHECK_INT(r.error, 0);
+        result_done(&r);
+        client_free(rc);
+        config_done(&c);
+}
+
 static void test_refused_endpoints(void) {
         /* A plain-HTTP mirror that is neither loopback nor marked insecure is never contacted (the
          * configuration parser refuses one too; this is the registry's own line of defence). */
@@ -510,6 +579,7 @@ int main(void) {
         test_token_stays_with_its_registry();
         test_redirect_target_401();
         test_no_credentials_over_http_to_another_host();
+        test_tls();
         test_refused_endpoints();
 
         config_done(&cfg);
