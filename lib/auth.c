@@ -10,19 +10,15 @@
 
 #include "host.h"
 #include "http.h"
+#include "scope.h"
 #include "util.h"
 
 #define MAX_CHALLENGES 32
 #define MAX_HEADER_VALUE (64u * 1024u)
 #define MAX_TOKEN_RESPONSE (1024u * 1024u)
 #define MAX_REALM 4096u
-#define MAX_SCOPES 256u
-#define MAX_CACHE_ENTRIES 1024u
 #define DEFAULT_EXPIRES_IN_S 60
 #define MAX_EXPIRES_IN_S 86400
-/* Refresh this long before expiry (capped at a quarter of the lifetime), so a token never
- * expires between our lookup and the registry checking it. */
-#define REFRESH_MARGIN_MS 10000
 #define MAX_SERVER_DETAIL 200u
 
 /* ---- WWW-Authenticate ---- */
@@ -424,149 +420,28 @@ char *auth_basic_header(const struct auth_credentials *creds) {
         return h;
 }
 
-/* ---- scopes ---- */
-
-/* "type:name:actions": type before the first colon, actions after the last (names may not hold
- * a colon, but registry hosts with ports never appear in scopes). */
-struct scope {
-        const char *type, *name, *actions;
-        size_t type_len, name_len, actions_len;
-};
-
-static bool scope_split(const char *s, size_t len, struct scope *ret) {
-        const char *end = s + len;
-        const char *c1 = memchr(s, ':', len);
-        if (!c1)
-                return false;
-        const char *c2 = NULL;
-        for (const char *p = end; p > c1 + 1; p--)
-                if (p[-1] == ':') {
-                        c2 = p - 1;
-                        break;
-                }
-        if (!c2 || c2 == c1)
-                return false;
-        *ret = (struct scope) {
-                .type = s, .type_len = c1 - s,
-                .name = c1 + 1, .name_len = c2 - c1 - 1,
-                .actions = c2 + 1, .actions_len = end - c2 - 1,
-        };
-        return true;
-}
-
-static bool action_in(const char *actions, size_t len, const char *a, size_t a_len) {
-        const char *p = actions, *end = actions + len;
-        while (p < end) {
-                const char *c = memchr(p, ',', end - p);
-                const char *e = c ? c : end;
-                if (((size_t) (e - p) == a_len && memcmp(p, a, a_len) == 0) || (e - p == 1 && *p == '*'))
-                        return true;
-                p = e + 1;
-        }
-        return false;
-}
-
-/* Whether one granted scope covers one wanted scope (both single, not space-separated). */
-static bool scope_covers_one(const char *g, size_t g_len, const char *w, size_t w_len) {
-        struct scope gs, ws;
-        if (!scope_split(g, g_len, &gs) || !scope_split(w, w_len, &ws))
-                return g_len == w_len && memcmp(g, w, g_len) == 0;
-        if (gs.type_len != ws.type_len || memcmp(gs.type, ws.type, gs.type_len) != 0 ||
-            gs.name_len != ws.name_len || memcmp(gs.name, ws.name, gs.name_len) != 0)
-                return false;
-        const char *p = ws.actions, *end = ws.actions + ws.actions_len;
-        while (p < end) {
-                const char *c = memchr(p, ',', end - p);
-                const char *e = c ? c : end;
-                if (e > p && !action_in(gs.actions, gs.actions_len, p, e - p))
-                        return false;
-                p = e + 1;
-        }
-        return true;
-}
-
-/* Whether the granted list covers every space-separated scope in wanted. */
-static bool scopes_cover(char *const *granted, const char *wanted) {
-        const char *p = wanted;
-        for (;;) {
-                while (*p == ' ')
-                        p++;
-                if (!*p)
-                        return true;
-                size_t n = strcspn(p, " ");
-                bool found = false;
-                for (char *const *g = granted; g && *g && !found; g++)
-                        found = scope_covers_one(*g, strlen(*g), p, n);
-                if (!found)
-                        return false;
-                p += n;
-        }
-}
-
-/* Splits every given (possibly space-separated) scope into single ones, without duplicates. */
-static int scopes_normalize(const char *const *scopes, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        for (const char *const *s = scopes; s && *s; s++) {
-                const char *p = *s;
-                for (;;) {
-                        while (*p == ' ')
-                                p++;
-                        if (!*p)
-                                break;
-                        size_t n = strcspn(p, " ");
-                        char *one = strndup(p, n);
-                        if (!one)
-                                return -ENOMEM;
-                        if (util_strv_contains(l, one))
-                                free(one);
-                        else {
-                                if (util_strv_length(l) >= MAX_SCOPES) {
-                                        free(one);
-                                        return -E2BIG;
-                                }
-                                if (util_strv_consume(&l, one) < 0)
-                                        return -ENOMEM;
-                        }
-                        p += n;
-                }
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-/* ---- token cache ---- */
-
-struct cache_entry {
-        char *registry, *credentials, *realm, *service;
-        char **scopes;
-        char *token;
-        int64_t refresh_at_ms;
-};
+/* ---- token cache and fetches in flight ---- */
 
 struct pending;
 
 struct auth_cache {
-        struct cache_entry *entries;
-        size_t n_entries;
+        struct token_cache *tokens;
         struct pending *pending;
 };
 
-static void entry_done(struct cache_entry *e) {
-        free(e->registry);
-        free(e->credentials);
-        free(e->realm);
-        free(e->service);
-        util_strv_free(e->scopes);
-        free_secret(e->token);
-        *e = (struct cache_entry) {};
-}
-
 int auth_cache_new(struct auth_cache **ret) {
         struct auth_cache *c = calloc(1, sizeof(*c));
-        if (!c)
+        if (!c || token_cache_new(&c->tokens) < 0) {
+                free(c);
                 return -ENOMEM;
+        }
         *ret = c;
         return 0;
+}
+
+const char *auth_cache_lookup(struct auth_cache *c, const struct token_cache_key *key, const char *scope,
+                              int64_t now_ms) {
+        return c ? token_cache_lookup(c->tokens, key, scope, now_ms) : NULL;
 }
 
 static bool token_is_valid(const char *t) {
@@ -576,108 +451,6 @@ static bool token_is_valid(const char *t) {
                 if ((unsigned char) *t <= 0x20 || (unsigned char) *t >= 0x7f)
                         return false;
         return true;
-}
-
-static const char *key_credentials(const struct token_cache_key *k) {
-        return k->credentials ? k->credentials : "";
-}
-
-static bool key_valid(const struct token_cache_key *k) {
-        return k && k->registry && k->realm;
-}
-
-static bool entry_has_key(const struct cache_entry *e, const struct token_cache_key *k) {
-        return strcasecmp(e->registry, k->registry) == 0 && streq(e->credentials, key_credentials(k)) &&
-               streq(e->realm, k->realm) && streq_ptr(e->service, k->service);
-}
-
-const char *auth_cache_lookup(struct auth_cache *c, const struct token_cache_key *key, const char *scope,
-                              int64_t now_ms) {
-        if (!c || !key_valid(key))
-                return NULL;
-        const struct cache_entry *best = NULL;
-        for (size_t i = 0; i < c->n_entries; i++) {
-                const struct cache_entry *e = &c->entries[i];
-                if (now_ms >= e->refresh_at_ms || !entry_has_key(e, key))
-                        continue;
-                if (scope && !scopes_cover(e->scopes, scope))
-                        continue;
-                /* The longest-lived; among equals the newest (the array is in insertion order
-                 * apart from evictions). */
-                if (!best || e->refresh_at_ms >= best->refresh_at_ms)
-                        best = e;
-        }
-        return best ? best->token : NULL;
-}
-
-static void cache_remove(struct auth_cache *c, size_t i) {
-        entry_done(&c->entries[i]);
-        c->entries[i] = c->entries[--c->n_entries];
-}
-
-/* Makes room for one entry: expired ones go first, then the one closest to its refresh. */
-static void cache_make_room(struct auth_cache *c, int64_t now_ms) {
-        for (size_t i = c->n_entries; i > 0; i--)
-                if (now_ms >= c->entries[i - 1].refresh_at_ms)
-                        cache_remove(c, i - 1);
-        if (c->n_entries < MAX_CACHE_ENTRIES)
-                return;
-        size_t oldest = 0;
-        for (size_t i = 1; i < c->n_entries; i++)
-                if (c->entries[i].refresh_at_ms < c->entries[oldest].refresh_at_ms)
-                        oldest = i;
-        cache_remove(c, oldest);
-}
-
-int auth_cache_store(struct auth_cache *c, const struct token_cache_key *key, const char *const *scopes,
-                     const char *token, int64_t now_ms, int64_t expires_at_ms) {
-        if (!c || !key_valid(key) || !token)
-                return -EINVAL;
-        if (!token_is_valid(token))
-                return -EINVAL;
-        int64_t lifetime = expires_at_ms - now_ms;
-        if (lifetime <= 0)
-                return 0;
-        int64_t margin = lifetime / 4 < REFRESH_MARGIN_MS ? lifetime / 4 : REFRESH_MARGIN_MS;
-
-        struct cache_entry e = {};
-        int r = scopes_normalize(scopes, &e.scopes);
-        if (r < 0)
-                return r;
-        e.registry = strdup(key->registry);
-        e.credentials = strdup(key_credentials(key));
-        e.realm = strdup(key->realm);
-        e.service = key->service ? strdup(key->service) : NULL;
-        e.token = strdup(token);
-        if (!e.registry || !e.credentials || !e.realm || (key->service && !e.service) || !e.token) {
-                entry_done(&e);
-                return -ENOMEM;
-        }
-        e.refresh_at_ms = expires_at_ms - margin;
-
-        /* Entries the new one makes redundant (it covers their scopes for at least as long) go,
-         * so repeated fetches for the same repositories do not pile up. */
-        for (size_t i = c->n_entries; i > 0; i--) {
-                const struct cache_entry *o = &c->entries[i - 1];
-                if (o->refresh_at_ms > e.refresh_at_ms || !entry_has_key(o, key))
-                        continue;
-                bool covered = true;
-                for (char **sc = o->scopes; covered && sc && *sc; sc++)
-                        covered = scopes_cover(e.scopes, *sc);
-                if (covered)
-                        cache_remove(c, i - 1);
-        }
-        cache_make_room(c, now_ms);
-        if (c->n_entries % 16 == 0) {
-                struct cache_entry *nl = realloc(c->entries, (c->n_entries + 16) * sizeof(*nl));
-                if (!nl) {
-                        entry_done(&e);
-                        return -ENOMEM;
-                }
-                c->entries = nl;
-        }
-        c->entries[c->n_entries++] = e;
-        return 0;
 }
 
 /* ---- token responses ---- */
@@ -832,9 +605,9 @@ static int jwt_granted_scopes(const char *token, char *const *wanted, char ***re
                                 if (!cJSON_IsString(act))
                                         continue;
                                 const char *s = act->valuestring;
-                                if (!action_in(ws.actions, ws.actions_len, s, strlen(s)) && !streq(s, "*"))
+                                if (!scope_action_in(ws.actions, ws.actions_len, s, strlen(s)) && !streq(s, "*"))
                                         continue;
-                                if (actions && action_in(actions, strlen(actions), s, strlen(s)))
+                                if (actions && scope_action_in(actions, strlen(actions), s, strlen(s)))
                                         continue;
                                 char *n = actions ? util_printf("%s,%s", actions, s) : strdup(s);
                                 if (!n) {
@@ -961,9 +734,7 @@ void auth_cache_free(struct auth_cache *c) {
                 return;
         for (struct pending *p = c->pending; p; p = p->next)
                 p->cache = NULL;
-        for (size_t i = 0; i < c->n_entries; i++)
-                entry_done(&c->entries[i]);
-        free(c->entries);
+        token_cache_free(c->tokens);
         free(c);
 }
 
@@ -1157,7 +928,7 @@ static void on_token_response(const struct http_response *resp, void *userdata) 
         _cleanup_strv_free_ char **granted = NULL;
         r = jwt_granted_scopes(token, p->scopes, &granted);
         if (r >= 0 || r == -ENOENT)
-                r = auth_cache_store(p->cache,
+                r = token_cache_store(p->cache->tokens,
                                      &(struct token_cache_key) { .registry = p->registry, .credentials = p->fingerprint,
                                                                  .realm = p->realm, .service = p->service },
                                      (const char *const *) (granted ? granted : p->scopes), token, now, expires_at);
@@ -1178,7 +949,7 @@ static bool pending_matches(const struct pending *p, const char *registry, const
             !streq(p->fingerprint, fingerprint))
                 return false;
         for (char *const *s = scopes; s && *s; s++)
-                if (!scopes_cover(p->scopes, *s))
+                if (!scope_list_covers(p->scopes, *s))
                         return false;
         return true;
 }
@@ -1194,7 +965,7 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
                 return r;
         const char *own[] = { challenge->scope, NULL };
         _cleanup_strv_free_ char **wanted = NULL;
-        r = scopes_normalize(scopes ? scopes : own, &wanted);
+        r = scope_list_normalize(scopes ? scopes : own, &wanted);
         if (r < 0)
                 return r;
         char fingerprint[72];

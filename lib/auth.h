@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "token-cache.h"
+
 struct http_client;
 
 enum auth_scheme {
@@ -50,37 +52,16 @@ bool auth_credentials_is_anonymous(const struct auth_credentials *c);
 /* Identifies credentials without holding them: a sha256 over all their fields, "" when anonymous. */
 void auth_credentials_fingerprint(const struct auth_credentials *c, char buf[static 72]);
 
-/* Whom a token was minted for. A token is only ever handed to the registry host it was fetched
- * for, with the credentials it was fetched with: another registry naming the same realm and
- * service (every registry using Docker Hub's token service does) gets its own. */
-struct token_cache_key {
-        const char *registry;    /* host as references write it: "docker.io", "127.0.0.1:5000" */
-        const char *credentials; /* auth_credentials_fingerprint(); NULL or "" = anonymous */
-        const char *realm;
-        const char *service;     /* may be NULL */
-};
-
-/* Tokens by key and scope, honouring expires_in (default 60 s), refreshed shortly before expiry.
- * A scope "repository:a/b:pull,push" covers "repository:a/b:pull". */
+/* The token cache (lib/token-cache) and the token fetches in flight, which calls for the same
+ * tokens share. */
 struct auth_cache;
 int auth_cache_new(struct auth_cache **ret);
 /* Fetches still in flight are detached: their callbacks still run (with -ECANCELED) when the
  * HTTP client completes them. Accepts NULL. */
 void auth_cache_free(struct auth_cache *c);
-/* A valid cached token for key covering scope, or NULL. scope may hold several space-separated
- * scopes (all must be covered); NULL asks for any token of the key, which is what the /v2/ base
- * endpoint needs. The string stays valid until the next call that modifies the cache (store,
- * fetch completion, free). */
+/* token_cache_lookup() on the cache's tokens. */
 const char *auth_cache_lookup(struct auth_cache *c, const struct token_cache_key *key, const char *scope,
                               int64_t now_ms);
-/* Stores a token, received at now_ms, for the NULL-terminated scopes (may be NULL or empty) until
- * expires_at_ms; lookups stop returning it a little earlier (10 s, or a quarter of its lifetime
- * when that is shorter). At most 1024 entries: expired ones, then the oldest, make room.
- * auth_fetch_token does this itself; exposed for tests and for callers with tokens from elsewhere.
- * Returns 0, -ENOMEM, -E2BIG (over 256 scopes) or -EINVAL (no registry or realm, a token with
- * characters not allowed in a header). */
-int auth_cache_store(struct auth_cache *c, const struct token_cache_key *key, const char *const *scopes,
-                     const char *token, int64_t now_ms, int64_t expires_at_ms);
 
 /* Parses a token endpoint's JSON {"token"|"access_token", "expires_in", "issued_at"} received at
  * now_ms. The expiry is expires_in (60 s when absent or not positive, at most a day) from issued_at

@@ -342,110 +342,6 @@ static void test_token_response(void) {
         CHECK_INT(auth_parse_token_response("{}", 2u << 20, now, &token, &exp), -EBADMSG);
 }
 
-static void test_cache(void) {
-        struct auth_cache *c = NULL;
-        CHECK_INT(auth_cache_new(&c), 0);
-        const int64_t t0 = 1000000;
-        const char *realm = "https://auth.example/token", *svc = "registry.example";
-#define K(r, s) (&(struct token_cache_key) { .registry = "registry.example", .realm = (r), .service = (s) })
-
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0) == NULL);
-
-        const char *s1[] = { "repository:a:pull", "repository:b:pull,push", NULL };
-        CHECK_INT(auth_cache_store(c, K(realm, svc), s1, "tok1", t0, t0 + 60000), 0);
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:b:pull", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:b:push", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:b:push,pull", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:a:pull repository:b:pull", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), NULL, t0), "tok1");
-        /* Not covered: another action, another repository, another realm or service. */
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:a:push", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:a:pull,push", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:c:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:a:pull repository:c:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:a/b:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K(realm, svc), "registry:a:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K("https://other/token", svc), "repository:a:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K(realm, "other"), "repository:a:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K(realm, NULL), "repository:a:pull", t0) == NULL);
-        /* Nor for another registry naming the same realm and service, nor with other credentials. */
-        struct token_cache_key other_registry = { .registry = "other.example", .realm = realm, .service = svc };
-        CHECK(auth_cache_lookup(c, &other_registry, "repository:a:pull", t0) == NULL);
-        struct token_cache_key with_credentials = { .registry = "registry.example", .credentials = "sha256:1",
-                                                    .realm = realm, .service = svc };
-        CHECK(auth_cache_lookup(c, &with_credentials, "repository:a:pull", t0) == NULL);
-        CHECK_INT(auth_cache_store(c, &with_credentials, s1, "mine", t0, t0 + 60000), 0);
-        CHECK_STR(auth_cache_lookup(c, &with_credentials, "repository:a:pull", t0), "mine");
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0), "tok1");
-        CHECK(auth_cache_lookup(c, &other_registry, "repository:a:pull", t0) == NULL);
-        struct token_cache_key no_registry = { .realm = realm, .service = svc };
-        CHECK_INT(auth_cache_store(c, &no_registry, s1, "x", t0, t0 + 60000), -EINVAL);
-        CHECK(auth_cache_lookup(c, &no_registry, "repository:a:pull", t0) == NULL);
-
-        /* Expiry with a fake clock: 60 s lifetime, refreshed 10 s early. */
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0 + 49999), "tok1");
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0 + 50000) == NULL);
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0 + 60000) == NULL);
-
-        /* A short-lived token: the margin is a quarter of its lifetime. */
-        const char *s2[] = { "repository:short:pull", NULL };
-        CHECK_INT(auth_cache_store(c, K(realm, svc), s2, "short", t0, t0 + 4000), 0);
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:short:pull", t0 + 2999), "short");
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:short:pull", t0 + 3000) == NULL);
-
-        /* Already expired: not stored. */
-        CHECK_INT(auth_cache_store(c, K(realm, svc), s2, "dead", t0, t0), 0);
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:short:pull", t0), "short");
-
-        /* The longest-lived of several covering tokens is returned. */
-        const char *s3[] = { "repository:a:pull", NULL };
-        CHECK_INT(auth_cache_store(c, K(realm, svc), s3, "tok2", t0 + 1000, t0 + 301000), 0);
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0 + 1000), "tok2");
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:b:pull", t0 + 1000), "tok1");
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0 + 200000), "tok2");
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:b:pull", t0 + 200000) == NULL);
-
-        /* A token with no scopes serves the base endpoint only; a service of NULL is its own key. */
-        CHECK_INT(auth_cache_store(c, K("https://bare/token", NULL), NULL, "bare", t0, t0 + 60000), 0);
-        CHECK_STR(auth_cache_lookup(c, K("https://bare/token", NULL), NULL, t0), "bare");
-        CHECK(auth_cache_lookup(c, K("https://bare/token", NULL), "repository:a:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, K("https://bare/token", "svc"), NULL, t0) == NULL);
-
-        /* Wildcard actions and scopes that are not type:name:actions. */
-        const char *s4[] = { "repository:w:*", "registry:catalog:*", "opaque-scope", NULL };
-        CHECK_INT(auth_cache_store(c, K(realm, "wild"), s4, "wild", t0, t0 + 60000), 0);
-        CHECK_STR(auth_cache_lookup(c, K(realm, "wild"), "repository:w:pull,push,delete", t0), "wild");
-        CHECK_STR(auth_cache_lookup(c, K(realm, "wild"), "registry:catalog:*", t0), "wild");
-        CHECK_STR(auth_cache_lookup(c, K(realm, "wild"), "opaque-scope", t0), "wild");
-        CHECK(auth_cache_lookup(c, K(realm, "wild"), "opaque", t0) == NULL);
-
-        /* Tokens that would break a header line are refused. */
-        CHECK_INT(auth_cache_store(c, K(realm, svc), s3, "a\r\nb", t0, t0 + 60000), -EINVAL);
-        CHECK_INT(auth_cache_store(c, K(realm, svc), s3, "", t0, t0 + 60000), -EINVAL);
-
-        /* The cache stays bounded: the oldest entries make room. */
-        int bulk_errors = 0;
-        for (int i = 0; i < 1100; i++) {
-                char scope[64], tok[32];
-                snprintf(scope, sizeof(scope), "repository:bulk%d:pull", i);
-                snprintf(tok, sizeof(tok), "bulk%d", i);
-                const char *s[] = { scope, NULL };
-                if (auth_cache_store(c, K(realm, "bulk"), s, tok, t0, t0 + 60000 + i) < 0)
-                        bulk_errors++;
-        }
-        CHECK_INT(bulk_errors, 0);
-        CHECK(auth_cache_lookup(c, K(realm, "bulk"), "repository:bulk0:pull", t0) == NULL);
-        CHECK_STR(auth_cache_lookup(c, K(realm, "bulk"), "repository:bulk1099:pull", t0), "bulk1099");
-        /* Entries closest to their refresh made room: the short token went, the long-lived one stayed. */
-        CHECK(auth_cache_lookup(c, K(realm, svc), "repository:short:pull", t0) == NULL);
-        CHECK_STR(auth_cache_lookup(c, K(realm, svc), "repository:a:pull", t0 + 1000), "tok2");
-
-        auth_cache_free(c);
-        auth_cache_free(NULL);
-#undef K
-}
-
 static void test_realm(void) {
         char *msg = NULL;
         const struct auth_registry https = { .host = "registry.example", .base_url = "https://registry.example" };
@@ -594,7 +490,6 @@ int main(void) {
         test_token68();
         test_garbage();
         test_token_response();
-        test_cache();
         test_realm();
         test_fetch_refusals();
         test_credentials_and_basic();
