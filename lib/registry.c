@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "config.h"
 #include "credentials.h"
+#include "hashmap.h"
 #include "http.h"
 #include "reference.h"
 #include "util.h"
@@ -64,9 +65,12 @@ struct host {
         struct auth_credentials creds;
         char creds_fingerprint[72]; /* of creds: tokens are kept per host and credentials */
 
-        char **declared; /* "repository:PATH:pull" of every repository announced for this host */
-        char **inflight; /* scopes a token fetch is under way for */
-        char **denied;   /* scopes the issuer answered without granting */
+        /* Every repository announced for this host, by its scope "repository:PATH:pull" (struct
+         * scope_info), and in the order announced: token batches take them from next_declared on,
+         * so that declaring and batching cost O(1) per repository. */
+        struct hashmap *scopes;
+        char **declared;
+        size_t n_declared, declared_cap, next_declared;
 
         struct op *waiting, **waiting_tail; /* for the ping or the credentials */
 
@@ -132,6 +136,18 @@ struct op {
 struct batch {
         struct host *host;
         char **scopes;
+        struct op *waiting, **waiting_tail; /* operations to resume when the token arrives */
+};
+
+enum scope_state {
+        SCOPE_DECLARED,
+        SCOPE_INFLIGHT, /* a batch's token request is under way */
+        SCOPE_DENIED,   /* the issuer answered without granting it */
+};
+
+struct scope_info {
+        enum scope_state state;
+        struct batch *batch; /* while SCOPE_INFLIGHT */
 };
 
 static void op_authorize(struct op *op);
@@ -352,9 +368,10 @@ static void host_free(struct host *h) {
         free(h->ping_message);
         auth_challenges_free(h->challenges, h->n_challenges);
         auth_credentials_done(&h->creds);
-        util_strv_free(h->declared);
-        util_strv_free(h->inflight);
-        util_strv_free(h->denied);
+        hashmap_free(h->scopes, free);
+        for (size_t i = 0; i < h->n_declared; i++)
+                free(h->declared[i]);
+        free(h->declared);
         free(h);
 }
 
@@ -389,7 +406,7 @@ static int host_get(struct registry_client *rc, const char *domain, struct host 
         h->base_url = TAKE_PTR(url);
         const char *ca_file = config_registry_ca_file(rc->config, domain);
         h->ca_file = ca_file ? strdup(ca_file) : NULL;
-        if (!h->domain || (ca_file && !h->ca_file)) {
+        if (!h->domain || (ca_file && !h->ca_file) || hashmap_new(&h->scopes) < 0) {
                 host_free(h);
                 return -ENOMEM;
         }
@@ -565,37 +582,39 @@ static void batch_free(struct batch *b) {
         free(b);
 }
 
-static void strv_remove(char **l, const char *s) {
-        if (!l)
-                return;
-        for (size_t i = 0; l[i]; i++)
-                if (streq(l[i], s)) {
-                        free(l[i]);
-                        size_t j = i;
-                        for (; l[j + 1]; j++)
-                                l[j] = l[j + 1];
-                        l[j] = NULL;
-                        return;
-                }
+static struct scope_info *host_scope(const struct host *h, const char *scope) {
+        return hashmap_get(h->scopes, scope, strlen(scope));
 }
 
 static void on_batch_token(int error, const char *token, const char *error_message, void *userdata) {
         struct batch *b = userdata;
         struct host *h = b->host;
+        struct registry_client *rc = h->rc;
         int64_t now = util_now_ms();
         struct token_cache_key key = host_token_key(h, h->challenge);
         for (char **s = b->scopes; *s; s++) {
-                strv_remove(h->inflight, *s);
+                struct scope_info *si = host_scope(h, *s);
+                si->batch = NULL;
                 /* A token that does not grant a scope it was asked for is the issuer's "no". */
-                if (error == 0 && !h->rc->dead && !auth_cache_lookup(h->rc->auth, &key, *s, now) &&
-                    !util_strv_contains(h->denied, *s))
-                        (void) util_strv_push(&h->denied, *s);
+                si->state = error == 0 && !rc->dead && !auth_cache_lookup(rc->auth, &key, *s, now) ? SCOPE_DENIED
+                                                                                                   : SCOPE_DECLARED;
+        }
+        for (struct op *op = b->waiting, *next; op; op = next) {
+                next = op->next;
+                op->next = NULL;
+                if (rc->dead || error == -ECANCELED)
+                        op_fail_canceled(op);
+                else if (error < 0)
+                        op_fail(op, error, "%s", error_message ? error_message : strerror(-error));
+                else
+                        op_authorize(op);
         }
         batch_free(b);
 }
 
-/* Starts one token request for scope and every other declared scope of the host not yet covered. */
-static int start_batch(struct host *h, const char *scope) {
+/* Starts one token request for scope and the declared scopes of the host after it that no token
+ * covers yet. */
+static int start_batch(struct host *h, const char *scope, struct scope_info *info) {
         struct registry_client *rc = h->rc;
         const struct auth_challenge *ch = h->challenge;
         int64_t now = util_now_ms();
@@ -604,18 +623,24 @@ static int start_batch(struct host *h, const char *scope) {
         if (!b)
                 return -ENOMEM;
         b->host = h;
+        b->waiting_tail = &b->waiting;
         if (util_strv_push(&b->scopes, scope) < 0) {
                 batch_free(b);
                 return -ENOMEM;
         }
-        size_t n = 1, bytes = strlen(scope);
-        for (char **s = h->declared; s && *s && n < REGISTRY_TOKEN_MAX_SCOPES; s++) {
-                size_t l = strlen(*s);
-                if (streq(*s, scope) || bytes + l > REGISTRY_TOKEN_MAX_SCOPE_BYTES ||
-                    util_strv_contains(h->inflight, *s) || util_strv_contains(h->denied, *s) ||
-                    auth_cache_lookup(rc->auth, &key, *s, now))
+        /* The scan goes on from where the last batch stopped, so each declared scope is looked at
+         * about once however many batches there are. */
+        size_t n = 1, bytes = strlen(scope), next = h->next_declared;
+        for (; h->next_declared < h->n_declared && n < REGISTRY_TOKEN_MAX_SCOPES; h->next_declared++) {
+                const char *s = h->declared[h->next_declared];
+                size_t l = strlen(s);
+                if (bytes + l > REGISTRY_TOKEN_MAX_SCOPE_BYTES)
+                        break;
+                if (streq(s, scope) || host_scope(h, s)->state != SCOPE_DECLARED ||
+                    auth_cache_lookup(rc->auth, &key, s, now))
                         continue;
-                if (util_strv_push(&b->scopes, *s) < 0) {
+                if (util_strv_push(&b->scopes, s) < 0) {
+                        h->next_declared = next;
                         batch_free(b);
                         return -ENOMEM;
                 }
@@ -626,13 +651,24 @@ static int start_batch(struct host *h, const char *scope) {
         int r = auth_fetch_token(rc->auth, rc->http, &reg, ch, (const char *const *) b->scopes, &h->creds,
                                  on_batch_token, b);
         if (r < 0) {
+                h->next_declared = next;
                 batch_free(b);
                 return r;
         }
-        for (char **s = b->scopes; *s; s++)
-                if (util_strv_push(&h->inflight, *s) < 0)
-                        break;
+        info->state = SCOPE_INFLIGHT;
+        info->batch = b;
+        for (char **s = b->scopes + 1; *s; s++) {
+                struct scope_info *si = host_scope(h, *s);
+                si->state = SCOPE_INFLIGHT;
+                si->batch = b;
+        }
         return 0;
+}
+
+static void batch_wait(struct batch *b, struct op *op) {
+        op->next = NULL;
+        *b->waiting_tail = op;
+        b->waiting_tail = &op->next;
 }
 
 static void on_op_token(int error, const char *token, const char *error_message, void *userdata) {
@@ -773,18 +809,22 @@ static void op_authorize(struct op *op) {
                 explicit_bzero(header, strlen(header));
                 return;
         }
-        if (op->token_attempted || (!op->challenge && util_strv_contains(h->denied, scope))) {
+        /* The host's own scopes wait for a batch; a challenge's scope gets a token of its own. */
+        struct scope_info *si = op->challenge ? NULL : host_scope(h, scope);
+        if (op->token_attempted || (si && si->state == SCOPE_DENIED)) {
                 op_fail(op, -EACCES,
                         "pull access denied by the token issuer (the repository does not exist, or it is "
                         "private and needs credentials: docker login %s)%s%s",
                         h->domain, rc->creds_note ? "; credentials: " : "", rc->creds_note ? rc->creds_note : "");
                 return;
         }
-        int r = 0;
+        int r;
         struct auth_registry reg = host_auth_registry(h);
-        if (!op->challenge && !util_strv_contains(h->inflight, scope))
-                r = start_batch(h, scope);
-        if (r >= 0) {
+        if (si) {
+                r = si->state == SCOPE_INFLIGHT ? 0 : start_batch(h, scope, si);
+                if (r >= 0)
+                        batch_wait(si->batch, op);
+        } else {
                 const char *one[] = { scope, NULL };
                 r = auth_fetch_token(rc->auth, rc->http, &reg, ch, one, &h->creds, on_op_token, op);
         }
@@ -1184,9 +1224,27 @@ static void on_defer(uv_timer_t *t) {
 }
 
 static int declare(struct host *h, const char *scope) {
-        if (util_strv_contains(h->declared, scope))
+        size_t len = strlen(scope);
+        if (hashmap_get(h->scopes, scope, len))
                 return 0;
-        return util_strv_push(&h->declared, scope);
+        if (h->n_declared == h->declared_cap) {
+                size_t cap = h->declared_cap ? h->declared_cap * 2 : 16;
+                char **l = realloc(h->declared, cap * sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                h->declared = l;
+                h->declared_cap = cap;
+        }
+        struct scope_info *si = calloc(1, sizeof *si);
+        char *copy = strdup(scope);
+        int r = si && copy ? hashmap_put(h->scopes, scope, len, si) : -ENOMEM;
+        if (r < 0) {
+                free(si);
+                free(copy);
+                return r;
+        }
+        h->declared[h->n_declared++] = copy;
+        return 0;
 }
 
 static int op_new(struct registry_client *rc, enum op_kind kind, const char *domain, const char *path,
