@@ -215,6 +215,7 @@ int once_run(const struct once_options *o) {
                 .api_version = api_version,
                 .platform = s.config.platform,
                 .include_prerelease = s.config.include_prerelease,
+                .repository_timeout = s.config.repository_timeout,
         };
         /* The human report opens with it; JSON keeps stdout to CONTRACT §4, so it goes to stderr. */
         fprintf(o->json ? stderr : stdout, "Extension API %s (%s), platform %s\n\n", api_version,

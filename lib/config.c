@@ -238,6 +238,7 @@ int config_init_defaults(struct config *ret) {
                 .interval = CONFIG_DEFAULT_INTERVAL,
                 .notifications = true,
                 .max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
+                .repository_timeout = CONFIG_DEFAULT_REPOSITORY_TIMEOUT,
         };
         int r = util_strv_push(&c.allowlist, CONFIG_DEFAULT_ALLOWLIST);
         if (r >= 0)
@@ -806,6 +807,7 @@ static void load_registries(struct loader *l, const cJSON *v, struct config *c) 
 static const char *const top_keys[] = {
         "allowlist",          "extension_api_version", "desktop_version", "platform",   "interval",
         "include_prerelease", "notifications",         "max_connections", "registries",
+        "repository_timeout",
 };
 
 static void load_key(struct loader *l, const cJSON *m, struct config *c) {
@@ -827,6 +829,9 @@ static void load_key(struct loader *l, const cJSON *m, struct config *c) {
                 (void) get_bool(l, k, m, &c->notifications);
         else if (streq(k, "max_connections"))
                 (void) get_unsigned(l, k, m, "a whole number", 1, CONFIG_MAX_CONNECTIONS, &c->max_connections);
+        else if (streq(k, "repository_timeout"))
+                (void) get_unsigned(l, k, m, "a whole number of seconds", 1, CONFIG_MAX_REPOSITORY_TIMEOUT,
+                                    &c->repository_timeout);
         else if (streq(k, "registries"))
                 load_registries(l, m, c);
         else

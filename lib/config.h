@@ -12,6 +12,8 @@
 #define CONFIG_MAX_INTERVAL (30u * 86400u)
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 8u
 #define CONFIG_MAX_CONNECTIONS 64u
+#define CONFIG_DEFAULT_REPOSITORY_TIMEOUT 60u
+#define CONFIG_MAX_REPOSITORY_TIMEOUT 3600u
 
 /* Limits on what a configuration file can make us hold. */
 #define CONFIG_MAX_FILE_SIZE (1u << 20)
@@ -40,12 +42,13 @@ struct config {
         bool include_prerelease;
         bool notifications;
         unsigned max_connections; /* 1..CONFIG_MAX_CONNECTIONS */
+        unsigned repository_timeout; /* seconds one repository's walk may take, 1..CONFIG_MAX_REPOSITORY_TIMEOUT */
         struct config_registry *registries;
         size_t n_registries;
 };
 
 /* The built-in defaults: the packaged allow-list, the host's platform, 21600 s, 8 connections,
- * notifications on, pre-releases off, no registries. Returns 0 or -ENOMEM. */
+ * 60 s per repository, notifications on, pre-releases off, no registries. Returns 0 or -ENOMEM. */
 int config_init_defaults(struct config *ret);
 void config_done(struct config *c);
 

@@ -55,6 +55,7 @@ struct transfer {
         bool post;
         bool follow;
         bool no_retry;
+        uint64_t deadline;
         size_t max_body;
         http_done_fn cb;
         void *userdata;
@@ -367,6 +368,18 @@ static int64_t retry_delay_ms(const struct transfer *t) {
 }
 
 static int transfer_start(struct transfer *t) {
+        const struct http_options *o = &t->client->opts;
+        long timeout = o->total_timeout_ms;
+        if (t->deadline) {
+                uint64_t now = uv_now(t->client->loop);
+                /* Past the deadline the attempt still runs, for the 1 ms it takes curl to say it timed out:
+                 * the callback must come from the loop. */
+                uint64_t left = t->deadline > now ? t->deadline - now : 1;
+                if (left < (uint64_t) timeout)
+                        timeout = (long) left;
+        }
+        if (curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout) != CURLE_OK)
+                return -EINVAL;
         t->attempts++;
         CURLMcode mc = curl_multi_add_handle(t->client->multi, t->easy);
         if (mc != CURLM_OK)
@@ -394,6 +407,8 @@ static bool transfer_schedule_retry(struct transfer *t) {
                 return false;
         int64_t delay = retry_delay_ms(t);
         if (delay < 0)
+                return false;
+        if (t->deadline && uv_now(c->loop) + (uint64_t) delay + HTTP_RETRY_MIN_WINDOW_MS > t->deadline)
                 return false;
 
         uv_timer_t *timer = malloc(sizeof *timer);
@@ -546,8 +561,8 @@ int http_client_new(uv_loop_t *loop, const struct http_options *opts, struct htt
         o->max_connections = o->max_connections ?: 8;
         o->max_per_host = o->max_per_host ?: o->max_connections;
         o->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000;
-        o->low_speed_time_s = o->low_speed_time_s > 0 ? o->low_speed_time_s : 30;
-        o->low_speed_limit = o->low_speed_limit > 0 ? o->low_speed_limit : 1;
+        o->low_speed_time_s = o->low_speed_time_s > 0 ? o->low_speed_time_s : 10;
+        o->low_speed_limit = o->low_speed_limit > 0 ? o->low_speed_limit : 1024;
         o->total_timeout_ms = o->total_timeout_ms > 0 ? o->total_timeout_ms : 120000;
         o->max_retries = o->max_retries ?: 4;
         o->retry_base_ms = o->retry_base_ms ?: 500;
@@ -659,7 +674,6 @@ static int transfer_setup(struct transfer *t, const struct http_request *req) {
         if (req->ca_file || c->ca_file)
                 SET(CURLOPT_CAINFO, req->ca_file ? req->ca_file : c->ca_file);
         SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
-        SET(CURLOPT_TIMEOUT_MS, o->total_timeout_ms);
         SET(CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
         SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s);
         if (t->follow) {
@@ -699,6 +713,7 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
         t->post = post;
         t->follow = req->follow_redirects;
         t->no_retry = req->no_retry;
+        t->deadline = req->deadline;
         /* Clamped so the buffer arithmetic (max_body + 1 for the NUL) cannot wrap. */
         t->max_body = req->max_body == 0 ? BODY_DEFAULT_MAX : req->max_body < SIZE_MAX / 4 ? req->max_body : SIZE_MAX / 4;
         t->cb = cb;
@@ -723,6 +738,26 @@ int http_submit(struct http_client *c, const struct http_request *req, http_done
                 c->transfers->prev = t;
         c->transfers = t;
         return 0;
+}
+
+unsigned http_cancel(struct http_client *c, const void *userdata) {
+        unsigned n = 0;
+        if (!c || c->dead)
+                return 0;
+        /* A callback may submit, cancel or free the client: look again from the start after each one. */
+        client_ref(c);
+        while (!c->dead) {
+                struct transfer *t = c->transfers;
+                while (t && t->userdata != userdata)
+                        t = t->next;
+                if (!t)
+                        break;
+                transfer_unlink(t);
+                transfer_complete(t, -ECANCELED, "cancelled");
+                n++;
+        }
+        client_unref(c);
+        return n;
 }
 
 uint64_t http_client_request_count(const struct http_client *c) {

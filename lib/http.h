@@ -12,8 +12,9 @@ struct http_options {
         unsigned max_connections;   /* in all; 0 = 8 */
         unsigned max_per_host;      /* 0 = max_connections */
         long connect_timeout_ms;    /* 0 = 10000 */
-        long low_speed_time_s;      /* abort when below low_speed_limit for this long; 0 = 30 */
-        long low_speed_limit;       /* bytes per second; 0 = 1 */
+        long low_speed_time_s;      /* abort when below low_speed_limit for this long; 0 = 10 */
+        long low_speed_limit;       /* bytes per second; 0 = 1024: every answer we ask for is small, so a
+                                       trickle is a broken or hostile server, not a slow link */
         long total_timeout_ms;      /* one attempt, time waiting for a free connection included;
                                        0 = 120000 */
         unsigned max_retries;       /* for 408, 429, 5xx except 501 and 505, and transport errors
@@ -39,7 +40,14 @@ struct http_request {
         size_t body_len;
         const char *ca_file;         /* PEM bundle trusted for this request instead of the client's
                                         (a registry's private CA); NULL = the client's */
+        uint64_t deadline;           /* the loop's uv_now() past which this request may not run, retries
+                                        included: each attempt's timeout is cut to it, and a retry that
+                                        would start less than HTTP_RETRY_MIN_WINDOW_MS before it is not
+                                        made (the last response or error is returned); 0 = none */
 };
+
+/* A retry starting closer than this to the request's deadline would only time out. */
+#define HTTP_RETRY_MIN_WINDOW_MS 1000
 
 struct http_response {
         int error;               /* 0, or negative errno: -ETIMEDOUT, -ECONNREFUSED, -EFBIG,
@@ -76,6 +84,10 @@ void http_client_free(struct http_client *c);
  * The request's strings are copied. Returns 0 or -ENOMEM/-EINVAL, or -ECANCELED when called
  * from a callback that http_client_free runs. */
 int http_submit(struct http_client *c, const struct http_request *req, http_done_fn cb, void *userdata);
+
+/* Ends every request submitted with this userdata now: their callbacks run with -ECANCELED from
+ * inside this call (the caller has let go of them). Returns how many there were. */
+unsigned http_cancel(struct http_client *c, const void *userdata);
 
 /* HTTP requests sent since the client was created, retries and redirects included. */
 uint64_t http_client_request_count(const struct http_client *c);

@@ -41,6 +41,14 @@ enum creds_state {
         CREDS_DONE,
 };
 
+/* What an operation waits for, so a cancellation can say what was pending. */
+enum op_stage {
+        STAGE_QUEUED, /* submitted, not started */
+        STAGE_HOST,   /* the host's /v2/ ping or credentials */
+        STAGE_TOKEN,
+        STAGE_HTTP,
+};
+
 struct op;
 
 struct host {
@@ -93,7 +101,33 @@ struct registry_client {
         struct host *hosts;
         uv_timer_t *defer_timer;
         struct op *deferred, **deferred_tail;
+        struct op *ops;                      /* every live operation */
+        struct notice *notices, **notices_tail; /* cancellations to deliver from the loop */
+        struct deadline *deadlines;
         struct registry_stats stats;
+};
+
+/* The callback of a cancelled operation, waiting to be called from the loop. */
+struct notice {
+        enum op_kind kind;
+        union {
+                registry_tags_fn tags;
+                registry_head_fn head;
+                registry_manifest_fn manifest;
+                registry_config_fn config;
+        } cb;
+        void *userdata;
+        int error;
+        char *message;
+        struct notice *next;
+};
+
+/* A repository's deadline (registry_client_set_deadline). */
+struct deadline {
+        char *domain;
+        char *path;
+        uint64_t at;
+        struct deadline *next;
 };
 
 struct op {
@@ -115,6 +149,13 @@ struct op {
         size_t n_challenges;
         const struct auth_challenge *challenge;
         bool counted_inflight;
+
+        uint64_t deadline; /* of its repository when it was submitted, 0 = none */
+        enum op_stage stage;
+        /* Its callback already ran (registry_client_cancel): it only waits for what it was waiting
+         * for to end, then goes away without a word. */
+        bool detached;
+        struct op *all_prev, *all_next; /* rc->ops */
 
         /* Tag listing. */
         char **tags;
@@ -306,6 +347,12 @@ static int status_error(long status) {
 static void op_free(struct op *op) {
         if (!op)
                 return;
+        if (op->all_prev)
+                op->all_prev->all_next = op->all_next;
+        else if (op->rc->ops == op)
+                op->rc->ops = op->all_next;
+        if (op->all_next)
+                op->all_next->all_prev = op->all_prev;
         free(op->path);
         free(op->reference);
         free(op->what);
@@ -325,8 +372,19 @@ static void op_release_pull(struct op *op) {
         }
 }
 
+/* Lets go of an operation whose callback a cancellation already ran; returns whether it was one. */
+static bool op_drop_detached(struct op *op) {
+        if (!op->detached)
+                return false;
+        op_release_pull(op);
+        op_free(op);
+        return true;
+}
+
 /* Finishes op with an error: the message is "WHAT: TEXT". */
 _printf_(3, 4) static void op_fail(struct op *op, int error, const char *fmt, ...) {
+        if (op_drop_detached(op))
+                return;
         _cleanup_free_ char *text = NULL, *message = NULL;
         va_list ap;
         va_start(ap, fmt);
@@ -429,6 +487,7 @@ static int host_get(struct registry_client *rc, const char *domain, struct host 
 }
 
 static void host_wait(struct host *h, struct op *op) {
+        op->stage = STAGE_HOST;
         op->next = NULL;
         *h->waiting_tail = op;
         h->waiting_tail = &op->next;
@@ -731,10 +790,13 @@ static void op_send(struct op *op, const char *authorization, const char *bearer
                 .max_body = op->kind == OP_TAGS ? REGISTRY_MAX_TAGS_PAGE_BYTES : MANIFEST_MAX_SIZE,
                 .follow_redirects = op->kind != OP_TAGS,
                 .ca_file = h->ca_file,
+                .deadline = op->deadline,
         };
         int r = http_submit(rc->http, &req, on_response, op);
         if (r < 0)
                 op_fail(op, r, "request to %s not sent: %s", op->url, strerror(-r));
+        else
+                op->stage = STAGE_HTTP;
 }
 
 /* The first URL is made once the ping settled the endpoint (it may have fallen back to HTTP). */
@@ -758,6 +820,8 @@ static int op_build_url(struct op *op) {
 static void op_authorize(struct op *op) {
         struct registry_client *rc = op->rc;
         struct host *h = op->host;
+        if (op_drop_detached(op))
+                return;
         if (rc->dead) {
                 op_fail_canceled(op);
                 return;
@@ -836,6 +900,7 @@ static void op_authorize(struct op *op) {
                 return;
         }
         op->token_attempted = true;
+        op->stage = STAGE_TOKEN;
 }
 
 /* ---- Responses ----------------------------------------------------------------------------- */
@@ -1126,6 +1191,8 @@ static void on_response(const struct http_response *resp, void *userdata) {
                 rc->stats.blob_gets += resp->requests;
                 break;
         }
+        if (op_drop_detached(op))
+                return;
         op_release_pull(op);
         if (rc->dead || resp->error == -ECANCELED) {
                 op_fail_canceled(op);
@@ -1186,6 +1253,8 @@ static void on_response(const struct http_response *resp, void *userdata) {
 
 static void op_start(struct op *op) {
         struct host *h = op->host;
+        if (op_drop_detached(op))
+                return;
         if (op->rc->dead) {
                 op_fail_canceled(op);
                 return;
@@ -1211,8 +1280,42 @@ static void op_start(struct op *op) {
         }
 }
 
+static void notice_free(struct notice *n) {
+        free(n->message);
+        free(n);
+}
+
+static void notice_deliver(struct notice *n) {
+        switch (n->kind) {
+        case OP_TAGS:
+                n->cb.tags(n->error, n->message, NULL, n->userdata);
+                break;
+        case OP_HEAD:
+                n->cb.head(n->error, n->message, NULL, n->userdata);
+                break;
+        case OP_MANIFEST:
+                n->cb.manifest(n->error, n->message, NULL, n->userdata);
+                break;
+        case OP_BLOB:
+                n->cb.config(n->error, n->message, NULL, n->userdata);
+                break;
+        }
+        notice_free(n);
+}
+
+static void deliver_notices(struct registry_client *rc) {
+        while (rc->notices) {
+                struct notice *n = rc->notices;
+                rc->notices = n->next;
+                if (!rc->notices)
+                        rc->notices_tail = &rc->notices;
+                notice_deliver(n);
+        }
+}
+
 static void on_defer(uv_timer_t *t) {
         struct registry_client *rc = t->data;
+        deliver_notices(rc);
         struct op *l = rc->deferred;
         rc->deferred = NULL;
         rc->deferred_tail = &rc->deferred;
@@ -1267,6 +1370,9 @@ static int op_new(struct registry_client *rc, enum op_kind kind, const char *dom
         op->path = strdup(path);
         op->reference = reference ? strdup(reference) : NULL;
         op->scope = util_printf("repository:%s:pull", path);
+        for (const struct deadline *d = rc->deadlines; d; d = d->next)
+                if (strcasecmp(d->domain, domain) == 0 && streq(d->path, path))
+                        op->deadline = d->at;
         _cleanup_free_ char *name = repo_name(domain, path);
         switch (kind) {
         case OP_TAGS:
@@ -1282,6 +1388,10 @@ static int op_new(struct registry_client *rc, enum op_kind kind, const char *dom
                 op->what = name ? util_printf("%s: config blob %s", name, reference) : NULL;
                 break;
         }
+        op->all_next = rc->ops;
+        if (rc->ops)
+                rc->ops->all_prev = op;
+        rc->ops = op;
         if (!op->path || (reference && !op->reference) || !op->scope || !op->what || declare(h, op->scope) < 0) {
                 op_free(op);
                 return -ENOMEM;
@@ -1290,14 +1400,18 @@ static int op_new(struct registry_client *rc, enum op_kind kind, const char *dom
         return 0;
 }
 
+/* Makes the loop run on_defer soon. */
+static int rc_kick(struct registry_client *rc) {
+        if (uv_is_active((uv_handle_t *) rc->defer_timer))
+                return 0;
+        return uv_timer_start(rc->defer_timer, on_defer, 0, 0) < 0 ? -ENOMEM : 0;
+}
+
 static int op_submit(struct op *op) {
         struct registry_client *rc = op->rc;
-        if (!uv_is_active((uv_handle_t *) rc->defer_timer)) {
-                int r = uv_timer_start(rc->defer_timer, on_defer, 0, 0);
-                if (r < 0) {
-                        op_free(op);
-                        return -ENOMEM;
-                }
+        if (rc_kick(rc) < 0) {
+                op_free(op);
+                return -ENOMEM;
         }
         op->next = NULL;
         *rc->deferred_tail = op;
@@ -1533,6 +1647,124 @@ int registry_inspect(struct registry_client *rc, const char *domain, const char 
         return 0;
 }
 
+/* ---- Deadlines and cancellation ----------------------------------------------------------- */
+
+int registry_client_set_deadline(struct registry_client *rc, const char *domain, const char *path,
+                                 uint64_t deadline) {
+        if (!rc || !domain || !path)
+                return -EINVAL;
+        for (struct deadline **p = &rc->deadlines; *p; p = &(*p)->next) {
+                struct deadline *d = *p;
+                if (strcasecmp(d->domain, domain) != 0 || !streq(d->path, path))
+                        continue;
+                if (deadline) {
+                        d->at = deadline;
+                        return 0;
+                }
+                *p = d->next;
+                free(d->domain);
+                free(d->path);
+                free(d);
+                return 0;
+        }
+        if (!deadline)
+                return 0;
+        struct deadline *d = calloc(1, sizeof *d);
+        if (!d)
+                return -ENOMEM;
+        d->domain = strdup(domain);
+        d->path = strdup(path);
+        d->at = deadline;
+        if (!d->domain || !d->path) {
+                free(d->domain);
+                free(d->path);
+                free(d);
+                return -ENOMEM;
+        }
+        d->next = rc->deadlines;
+        rc->deadlines = d;
+        return 0;
+}
+
+/* "WHAT: what it was waiting for", for the callback of a cancelled operation. */
+static char *op_describe_pending(const struct op *op) {
+        const struct host *h = op->host;
+        const struct auth_challenge *ch = op->challenge ? op->challenge : h->challenge;
+        switch (op->stage) {
+        case STAGE_QUEUED:
+                return util_printf("%s: not started yet", op->what);
+        case STAGE_HOST:
+                if (h->ping == PING_RUNNING)
+                        return util_printf("%s: waiting for %s/v2/ to answer", op->what, h->base_url);
+                return util_printf("%s: waiting for the credentials of %s", op->what, h->domain);
+        case STAGE_TOKEN:
+                return util_printf("%s: waiting for a token from %s", op->what,
+                                   ch && ch->realm ? ch->realm : "the token server");
+        case STAGE_HTTP:
+                return util_printf("%s: no complete answer yet to %s %s", op->what,
+                                   op->kind == OP_HEAD && !op->head_as_get ? "HEAD" : "GET", op->url);
+        }
+        return NULL;
+}
+
+static bool op_matches(const struct op *op, const char *domain, const char *path) {
+        return !domain || (strcasecmp(op->host->domain, domain) == 0 && streq(op->path, path));
+}
+
+int registry_client_cancel(struct registry_client *rc, const char *domain, const char *path, int error) {
+        if (!rc || error >= 0 || (!domain != !path))
+                return -EINVAL;
+        size_t n = 0, n_http = 0;
+        for (struct op *op = rc->ops; op; op = op->all_next)
+                if (!op->detached && op_matches(op, domain, path))
+                        n++;
+        if (n == 0)
+                return 0;
+        _cleanup_free_ struct op **in_http = calloc(n, sizeof *in_http);
+        if (!in_http || rc_kick(rc) < 0)
+                return -ENOMEM;
+        for (struct op *op = rc->ops; op; op = op->all_next) {
+                if (op->detached || !op_matches(op, domain, path))
+                        continue;
+                struct notice *k = calloc(1, sizeof *k);
+                if (!k)
+                        return -ENOMEM;
+                k->message = op_describe_pending(op);
+                if (!k->message) {
+                        free(k);
+                        return -ENOMEM;
+                }
+                k->kind = op->kind;
+                k->userdata = op->userdata;
+                k->error = error;
+                switch (op->kind) {
+                case OP_TAGS:
+                        k->cb.tags = op->cb.tags;
+                        break;
+                case OP_HEAD:
+                        k->cb.head = op->cb.head;
+                        break;
+                case OP_MANIFEST:
+                        k->cb.manifest = op->cb.manifest;
+                        break;
+                case OP_BLOB:
+                        k->cb.config = op->cb.config;
+                        break;
+                }
+                *rc->notices_tail = k;
+                rc->notices_tail = &k->next;
+                op->detached = true;
+                if (op->stage == STAGE_HTTP)
+                        in_http[n_http++] = op;
+        }
+        /* Their requests end now, so the connections they held serve others at once. Each
+         * cancelled request completes only its own (detached) operation, which that frees: the
+         * pointers are keys here, never dereferenced. */
+        for (size_t i = 0; i < n_http; i++)
+                (void) http_cancel(rc->http, in_http[i]);
+        return (int) n;
+}
+
 /* ---- The client ---------------------------------------------------------------------------- */
 
 int registry_client_new(uv_loop_t *loop, const struct registry_options *opts, struct registry_client **ret) {
@@ -1548,6 +1780,7 @@ int registry_client_new(uv_loop_t *loop, const struct registry_options *opts, st
         rc->config = opts->config;
         rc->reserve = opts->ratelimit_reserve ? opts->ratelimit_reserve : REGISTRY_DEFAULT_RATELIMIT_RESERVE;
         rc->deferred_tail = &rc->deferred;
+        rc->notices_tail = &rc->notices;
 
         struct http_options ho = opts->http ? *opts->http : (struct http_options) {};
         if (ho.max_connections == 0)
@@ -1596,6 +1829,7 @@ void registry_client_free(struct registry_client *rc) {
         if (!rc)
                 return;
         rc->dead = true;
+        deliver_notices(rc);
         /* Cancelling the HTTP client completes our requests, pings and token fetches (and, through
          * them, the operations waiting for a token) with -ECANCELED. */
         http_client_free(rc->http);
@@ -1618,6 +1852,13 @@ void registry_client_free(struct registry_client *rc) {
                 struct host *h = rc->hosts;
                 rc->hosts = h->next;
                 host_free(h);
+        }
+        while (rc->deadlines) {
+                struct deadline *d = rc->deadlines;
+                rc->deadlines = d->next;
+                free(d->domain);
+                free(d->path);
+                free(d);
         }
         free(rc->creds_note);
         free(rc);

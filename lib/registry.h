@@ -152,6 +152,21 @@ typedef void (*registry_image_fn)(int error, const char *error_message, struct r
 int registry_inspect(struct registry_client *rc, const char *domain, const char *path, const char *reference,
                      const struct manifest_platform *want, registry_image_fn cb, void *userdata);
 
+/* Bounds every later operation on one repository in time (all its requests and retries): each
+ * request's attempts are cut at deadline, a time on the loop's uv_now() clock, and no retry starts
+ * that could not end before it (lib/http). Operations waiting for something shared (the host's
+ * /v2/ ping, credentials, a token) are not cut: registry_client_cancel ends them. 0 removes the
+ * deadline. Returns 0, -EINVAL or -ENOMEM. */
+int registry_client_set_deadline(struct registry_client *rc, const char *domain, const char *path,
+                                 uint64_t deadline);
+
+/* Cancels every operation in flight on one repository (domain and path), or on all of them (both
+ * NULL): their callbacks run with error (negative) from the loop, never from inside this call, with
+ * a message naming what each was waiting for ("REPO: tags: no complete answer yet to GET URL",
+ * "…: waiting for a token from REALM"); their HTTP requests end at once. Returns how many
+ * operations were cancelled (0: none was pending), -EINVAL or -ENOMEM. */
+int registry_client_cancel(struct registry_client *rc, const char *domain, const char *path, int error);
+
 /* The last ratelimit-limit / ratelimit-remaining ("N;w=SECONDS") a registry host sent. */
 struct registry_ratelimit {
         long limit;     /* -1 when not sent */

@@ -17,6 +17,8 @@
 
 #define SCAN_DEFAULT_PARALLEL 64u
 #define SCAN_DEFAULT_DIGEST_MAX_AGE 86400u
+/* A request cut at the deadline may end a little before the loop's clock reaches it (curl keeps its own). */
+#define SCAN_DEADLINE_SLACK_MS 100u
 
 struct job;
 
@@ -69,6 +71,11 @@ struct job {
         struct store_verdict *verdicts;
         size_t n_verdicts;
         struct store_record rec;
+
+        /* The time budget of the whole walk. */
+        uv_timer_t *timer;
+        uint64_t deadline; /* uv_now() */
+        bool timed_out;
 };
 
 static void job_next_candidate(struct job *j);
@@ -88,7 +95,16 @@ static void job_clear_candidate(struct job *j) {
         j->single_image = false;
 }
 
+static void close_free(uv_handle_t *h) {
+        free(h);
+}
+
 static void job_done(struct job *j) {
+        if (j->timer) {
+                uv_close((uv_handle_t *) j->timer, close_free);
+                j->timer = NULL;
+        }
+        (void) registry_client_set_deadline(j->scan->rc, j->entry->ref.domain, j->entry->ref.path, 0);
         store_record_done(&j->before);
         util_strv_free(j->tags);
         store_tag_array_free(j->known, j->n_known);
@@ -136,12 +152,25 @@ static void scan_finish(struct scan *s) {
         scan_emit(s, SCAN_EVENT_FINISHED, NULL, NULL);
 }
 
+static unsigned scan_repository_timeout(const struct scan *s) {
+        return s->settings.repository_timeout ? s->settings.repository_timeout : SCAN_DEFAULT_REPOSITORY_TIMEOUT;
+}
+
 /* Stores what the job found (or its error), reports it, and lets the next repository start. */
 static void job_finish(struct job *j, int error, const char *message) {
         struct scan *s = j->scan;
         const char *name = j->entry->repository;
         time_t now = time(NULL);
         int r;
+
+        /* Out of time, whoever noticed first: the budget's timer, or a request cut at the deadline. */
+        _cleanup_free_ char *timed_out = NULL;
+        if (error < 0 && error != -ECANCELED &&
+            (j->timed_out || (error == -ETIMEDOUT && uv_now(s->loop) + SCAN_DEADLINE_SLACK_MS >= j->deadline))) {
+                error = -ETIMEDOUT;
+                message = timed_out = util_printf("timed out after %u s (%s)", scan_repository_timeout(s),
+                                                  message ? message : name);
+        }
 
         if (error == -ECANCELED) {
                 s->summary.errors++;
@@ -532,9 +561,34 @@ static const char *scan_installed(const struct scan *s, const char *repository) 
         return NULL;
 }
 
+/* The budget is spent: whatever the walk waits for ends now, and the callback finishes the job. */
+static void on_job_timeout(uv_timer_t *timer) {
+        struct job *j = timer->data;
+        j->timed_out = true;
+        int r = registry_client_cancel(j->scan->rc, j->entry->ref.domain, j->entry->ref.path, -ETIMEDOUT);
+        if (r == 0)
+                job_finish(j, -ETIMEDOUT, "nothing was pending");
+        else if (r < 0)
+                job_finish(j, r, NULL);
+}
+
 static void job_start(struct job *j) {
         struct scan *s = j->scan;
         const struct allowlist_entry *e = j->entry;
+        uint64_t budget_ms = (uint64_t) scan_repository_timeout(s) * 1000;
+        j->deadline = uv_now(s->loop) + budget_ms;
+        j->timer = malloc(sizeof *j->timer);
+        if (!j->timer) {
+                job_finish(j, -ENOMEM, NULL);
+                return;
+        }
+        uv_timer_init(s->loop, j->timer);
+        j->timer->data = j;
+        if (registry_client_set_deadline(s->rc, e->ref.domain, e->ref.path, j->deadline) < 0) {
+                job_finish(j, -ENOMEM, NULL);
+                return;
+        }
+        uv_timer_start(j->timer, on_job_timeout, budget_ms, 0);
         j->installed = scan_installed(s, e->repository);
         (void) store_get_record(s->store, e->repository, &j->before);
         (void) store_get_tags(s->store, e->repository, &j->known, &j->n_known);

@@ -19,7 +19,13 @@ struct scan_settings {
         unsigned max_parallel;    /* repositories in flight at once; 0 = 64 */
         unsigned digest_max_age;  /* seconds a tag's confirmed digest is trusted without a HEAD;
                                      0 = a day */
+        unsigned repository_timeout; /* seconds one repository's walk may take, every request and
+                                        retry included; past it the repository's result is the
+                                        error "timed out after N s (what was pending)" and its
+                                        stored values stay; 0 = SCAN_DEFAULT_REPOSITORY_TIMEOUT */
 };
+
+#define SCAN_DEFAULT_REPOSITORY_TIMEOUT 60u
 
 struct scan_summary {
         int64_t id;

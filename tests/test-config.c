@@ -80,6 +80,7 @@ static void test_defaults(void) {
         CHECK(!c.include_prerelease);
         CHECK(c.notifications);
         CHECK_INT(c.max_connections, 8);
+        CHECK_INT(c.repository_timeout, 60);
         CHECK_INT(c.n_registries, 0);
         config_done(&c);
         CHECK(c.allowlist == NULL && c.platform == NULL);
@@ -92,6 +93,7 @@ static void test_defaults(void) {
         CHECK_STR(l.c.platform, host);
         CHECK_INT(l.c.interval, 21600);
         CHECK_INT(l.c.max_connections, 8);
+        CHECK_INT(l.c.repository_timeout, 60);
         load_done(&l);
 
         /* Output lists are optional. */
@@ -106,7 +108,7 @@ static void test_every_key(void) {
         struct load l = load("{\"allowlist\": [\"/etc/ext.txt\", \"https://example.com/extensions.txt\"],"
                              " \"extension_api_version\": \"0.3.3\", \"desktop_version\": \"4.16.2\","
                              " \"platform\": \"linux/arm64\", \"interval\": 3600, \"include_prerelease\": true,"
-                             " \"notifications\": false, \"max_connections\": 16,"
+                             " \"notifications\": false, \"max_connections\": 16, \"repository_timeout\": 5,"
                              " \"registries\": {\"127.0.0.1:5000\": {\"url\": \"http://127.0.0.1:5000\", \"insecure\": true},"
                              "                  \"ghcr.io\": {\"url\": \"https://Mirror.Example.com:8443/\"}}}");
         CHECK_INT(l.r, 0);
@@ -122,6 +124,7 @@ static void test_every_key(void) {
                 CHECK(l.c.include_prerelease);
                 CHECK(!l.c.notifications);
                 CHECK_INT(l.c.max_connections, 16);
+                CHECK_INT(l.c.repository_timeout, 5);
                 CHECK_INT(l.c.n_registries, 2);
                 if (l.c.n_registries == 2) {
                         CHECK_STR(l.c.registries[0].host, "127.0.0.1:5000");
@@ -158,7 +161,8 @@ static void test_example_file(void) {
         CHECK(cJSON_IsObject(j));
         static const char *const keys[] = { "allowlist", "extension_api_version", "desktop_version",
                                             "platform", "interval", "include_prerelease",
-                                            "notifications", "max_connections", "registries" };
+                                            "notifications", "max_connections", "repository_timeout",
+                                            "registries" };
         bool all = true;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (!cJSON_GetObjectItemCaseSensitive(j, keys[i])) {
@@ -270,6 +274,11 @@ static void test_numbers_and_bools(void) {
         expect_error(__LINE__, "{\"max_connections\": 0}", "config.json: max_connections: 0 is out of range (1 to 64)");
         expect_error(__LINE__, "{\"max_connections\": 65}", "config.json: max_connections: 65 is out of range (1 to 64)");
         expect_error(__LINE__, "{\"max_connections\": true}", "config.json: max_connections: expected a whole number, got a boolean");
+        expect_ok(__LINE__, "{\"repository_timeout\": 1}", NULL);
+        expect_ok(__LINE__, "{\"repository_timeout\": 3600}", NULL);
+        expect_error(__LINE__, "{\"repository_timeout\": 0}", "config.json: repository_timeout: 0 is out of range (1 to 3600)");
+        expect_error(__LINE__, "{\"repository_timeout\": \"60\"}",
+                     "config.json: repository_timeout: expected a whole number of seconds, got a string");
 
         struct load l = load("{\"include_prerelease\": true, \"notifications\": false}");
         CHECK(l.r == 0 && l.c.include_prerelease && !l.c.notifications);

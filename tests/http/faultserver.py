@@ -20,6 +20,15 @@ Routes (query parameters in brackets):
   /status [code, key, times, retry_after, retry_after_date]
                             code for the first `times` requests with this key, then 200
   /redirect [to, code, hop] Location: to (to=self: this same URL); X-Hop: hop
+
+A hostile registry under /v2/ (the OCI distribution API as far as a scan needs it):
+  /v2/                      200 {} on "a"; on "b" 401 with a Bearer challenge whose realm is
+                            "a"'s /stall, so every repository of "b" waits for a token forever
+  /v2/hostile/slow-tags/tags/list      Content-Length 100000, then one byte a second
+  /v2/hostile/stall-tags/tags/list     never answers
+  /v2/hostile/busy/tags/list           503 with Retry-After: 5, every time
+  /v2/hostile/stall-manifest/…         tags ["1.0.0"]; its manifests never answer
+  any other /v2/NAME/tags/list         404 NAME_UNKNOWN
 """
 
 import datetime
@@ -100,6 +109,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             log.append({"server": self.server_name_tag, "method": self.command, "path": self.path,
                         "headers": {k.lower(): v for k, v in self.headers.items()}})
+        if url.path.startswith("/v2/"):
+            return self.registry(url.path[len("/v2/"):])
         route = getattr(self, "route_" + url.path.strip("/"), None)
         if route is None:
             return self.send_body(404, b"not found\n")
@@ -171,9 +182,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
 
     def route_stall(self, q):
-        # Wait for the client to give up (EOF) or 30 s, whichever comes first.
+        self.stall(30)
+
+    def stall(self, seconds):
+        """Waits for the client to give up (EOF) or seconds, whichever comes first."""
         self.close_connection = True
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             r, _, _ = select.select([self.connection], [], [], 0.2)
             if r:
@@ -210,6 +224,56 @@ class Handler(http.server.BaseHTTPRequestHandler):
         to = q.get("to", "/ok")
         self.send_body(int(q.get("code", "302")), b"moved\n",
                        [("Location", self.path if to == "self" else to), ("X-Hop", q.get("hop", "redirect"))])
+
+
+    def send_json(self, code, doc, headers=()):
+        body = json.dumps(doc).encode()
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def registry(self, rest):
+        if rest == "":
+            if self.server_name_tag == "b":
+                realm = "http://127.0.0.1:%d/stall" % ports["a"]
+                return self.send_json(401, {"errors": [{"code": "UNAUTHORIZED"}]},
+                                      [("WWW-Authenticate", 'Bearer realm="%s",service="hostile"' % realm)])
+            return self.send_json(200, {})
+        name, _, what = rest.partition("/tags/")
+        if what:
+            if name == "hostile/slow-tags":
+                return self.trickle(b'{"name": "hostile/slow-tags", "tags": ["1.0.0"', 100000, 1.0)
+            if name == "hostile/stall-tags":
+                return self.stall(120)
+            if name == "hostile/busy":
+                return self.send_json(503, {"errors": [{"code": "UNAVAILABLE", "message": "busy"}]},
+                                      [("Retry-After", "5")])
+            if name == "hostile/stall-manifest":
+                return self.send_json(200, {"name": name, "tags": ["1.0.0"]})
+            return self.send_json(404, {"errors": [{"code": "NAME_UNKNOWN", "message": "unknown"}]})
+        if rest.startswith("hostile/stall-manifest/manifests/"):
+            return self.stall(120)
+        self.send_json(404, {"errors": [{"code": "MANIFEST_UNKNOWN", "message": "unknown"}]})
+
+    def trickle(self, start, length, interval):
+        """Announces length bytes and sends start one byte every interval seconds."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        try:
+            for i in range(len(start)):
+                self.wfile.write(start[i:i + 1])
+                self.wfile.flush()
+                time.sleep(interval)
+        except OSError:
+            pass
+        self.close_connection = True
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -316,9 +380,12 @@ def blackhole():
     return port, (srv, fillers)
 
 
+ports = {}
+
+
 def main():
     state_dir = tempfile.mkdtemp(prefix="faultserver-")
-    ports = {"a": serve("127.0.0.1", "a"), "b": serve("127.0.0.2", "b")}
+    ports.update({"a": serve("127.0.0.1", "a"), "b": serve("127.0.0.2", "b")})
     ctx, cert = make_tls_context(state_dir)
     h2 = None
     if ctx:

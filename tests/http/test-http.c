@@ -304,6 +304,89 @@ static void test_timeouts(void) {
         client_free(c);
 }
 
+/* A request's deadline cuts its attempt and stops retries that could not finish before it. */
+static void test_deadline(void) {
+        struct http_client *c = client(&(struct http_options) { .retry_base_ms = 10 });
+        struct result r;
+
+        /* Bytes fast enough for the low-speed check, too slow for the deadline: cut there, not retried. */
+        _cleanup_free_ char *slow = url_a("/slow?bytes=100&interval=0.1");
+        fetch(c, &(struct http_request) { .url = slow, .deadline = uv_now(loop) + 700 }, &r);
+        CHECK_INT(r.error, -ETIMEDOUT);
+        CHECK(r.message && strstr(r.message, "Operation timed out"));
+        CHECK_INT(r.attempts, 1);
+        result_done(&r);
+
+        /* A Retry-After that ends too close to the deadline: the 503 is the answer, at once. */
+        server_reset();
+        _cleanup_free_ char *busy = url_a("/status?code=503&times=1&retry_after=2&key=deadline-short");
+        fetch(c, &(struct http_request) { .url = busy, .deadline = uv_now(loop) + 2500 }, &r);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 503);
+        CHECK_INT(r.attempts, 1);
+        result_done(&r);
+
+        /* The same with room for the retry and its minimum window: retried, and it succeeds. */
+        _cleanup_free_ char *busy2 = url_a("/status?code=503&times=1&retry_after=1&key=deadline-long");
+        fetch(c, &(struct http_request) { .url = busy2, .deadline = uv_now(loop) + 10000 }, &r);
+        CHECK_INT(r.status, 200);
+        CHECK_INT(r.attempts, 2);
+        result_done(&r);
+
+        /* Submitted past its deadline (1 ms after the loop's clock began): fails from the loop. */
+        _cleanup_free_ char *ok = url_a("/hold?ms=500");
+        fetch(c, &(struct http_request) { .url = ok, .deadline = 1 }, &r);
+        CHECK_INT(r.error, -ETIMEDOUT);
+        CHECK_INT(r.attempts, 1);
+        result_done(&r);
+        client_free(c);
+}
+
+/* The default low-speed limit: an API answer trickling at a byte a second is abandoned after 10 s
+ * (before, 1 byte/s for 30 s never tripped on it). The deadline only keeps old code from hanging. */
+static void test_low_speed_default(void) {
+        struct http_client *c = client(NULL);
+        struct result r;
+        _cleanup_free_ char *slow = url_a("/slow?bytes=100000&interval=1");
+        fetch(c, &(struct http_request) { .url = slow, .no_retry = true, .deadline = uv_now(loop) + 25000 }, &r);
+        CHECK_INT(r.error, -ETIMEDOUT);
+        CHECK(r.message && strstr(r.message, "too slow"));
+        result_done(&r);
+        client_free(c);
+}
+
+static void count_cb(const struct http_response *resp, void *userdata) {
+        struct result *r = userdata;
+        r->calls++;
+        r->error = resp->error;
+}
+
+/* http_cancel ends the requests of one userdata at once, from inside the call, and no others. */
+static void test_cancel_one(void) {
+        struct http_client *c = client(NULL);
+        struct result a = {}, b = {}, other = {};
+        _cleanup_free_ char *stall = url_a("/stall");
+        _cleanup_free_ char *hold = url_a("/hold?ms=300");
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = stall }, count_cb, &a), 0);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = stall }, count_cb, &a), 0);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = stall }, count_cb, &b), 0);
+        CHECK_INT(http_submit(c, &(struct http_request) { .url = hold }, count_cb, &other), 0);
+        /* Let them reach the server first. */
+        int64_t until = mono_ms() + 100;
+        while (mono_ms() < until)
+                uv_run(loop, UV_RUN_NOWAIT);
+        CHECK_INT(http_cancel(c, &a), 2);
+        CHECK_INT(a.calls, 2);
+        CHECK_INT(a.error, -ECANCELED);
+        CHECK_INT(http_cancel(c, &a), 0);
+        run_until(&other.calls, 1);
+        CHECK_INT(other.error, 0);
+        CHECK_INT(b.calls, 0);
+        CHECK_INT(http_cancel(c, &b), 1);
+        CHECK_INT(b.calls, 1);
+        client_free(c);
+}
+
 static void test_retries(void) {
         struct http_client *c = client(&(struct http_options) { .retry_base_ms = 20, .max_retries = 3 });
         struct result r;
@@ -826,6 +909,9 @@ int main(void) {
                 { "get_head", test_get_head },
                 { "body_cap", test_body_cap },
                 { "timeouts", test_timeouts },
+                { "deadline", test_deadline },
+                { "low_speed_default", test_low_speed_default },
+                { "cancel_one", test_cancel_one },
                 { "retries", test_retries },
                 { "redirects", test_redirects },
                 { "invalid", test_invalid },
