@@ -16,7 +16,9 @@ struct http_options {
         long low_speed_limit;       /* bytes per second; 0 = 1024: every answer we ask for is small, so a
                                        trickle is a broken or hostile server, not a slow link */
         long total_timeout_ms;      /* one attempt, time waiting for a free connection included;
-                                       0 = 120000 */
+                                       0 = 120000. At most 4 × max_connections requests are
+                                       attempting at once; the others wait their turn in order,
+                                       and their attempt starts (and is timed) then */
         unsigned max_retries;       /* for 408, 429, 5xx except 501 and 505, and transport errors
                                        (timeouts, refused or reset connections); 0 = 4 */
         unsigned retry_base_ms;     /* first backoff, doubled each attempt, full jitter; 0 = 500 */
