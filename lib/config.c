@@ -125,53 +125,6 @@ bool config_host_is_loopback(const char *host) {
         return false;
 }
 
-static bool port_valid(const char *p) {
-        size_t n = strlen(p);
-        if (n == 0 || n > 5 || strspn(p, "0123456789") != n)
-                return false;
-        long v = strtol(p, NULL, 10);
-        return v >= 1 && v <= 65535;
-}
-
-/* A registry host as an image reference writes it: DNS labels (letters, digits, inner dashes)
- * separated by dots, or a bracketed IPv6 address, with an optional :PORT. */
-static bool registry_host_valid(const char *h) {
-        size_t n = strlen(h);
-        if (n == 0 || n > 255)
-                return false;
-        if (h[0] == '[') {
-                const char *end = strchr(h, ']');
-                char addr[64];
-                struct in6_addr a6;
-                if (!end || (size_t) (end - h - 1) >= sizeof(addr))
-                        return false;
-                memcpy(addr, h + 1, (size_t) (end - h - 1));
-                addr[end - h - 1] = 0;
-                if (inet_pton(AF_INET6, addr, &a6) != 1)
-                        return false;
-                return end[1] == 0 || (end[1] == ':' && port_valid(end + 2));
-        }
-        const char *colon = strchr(h, ':');
-        size_t name_len = colon ? (size_t) (colon - h) : n;
-        if (colon && !port_valid(colon + 1))
-                return false;
-        if (name_len == 0)
-                return false;
-        size_t label = 0;
-        for (size_t i = 0; i < name_len; i++) {
-                char c = h[i];
-                if (c == '.') {
-                        if (label == 0 || h[i - 1] == '-')
-                                return false;
-                        label = 0;
-                } else if (ascii_alnum(c) || (c == '-' && label > 0)) {
-                        label++;
-                } else
-                        return false;
-        }
-        return label > 0 && h[name_len - 1] != '-';
-}
-
 /* Checks an http(s) URL. With base_only, the URL must be a bare endpoint (no credentials, path,
  * query or fragment) and *ret_canonical (optional) receives it as "scheme://host[:port]" in
  * lowercase. Returns NULL, or why the URL is refused. */
@@ -703,7 +656,7 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
                 l->oom = true;
                 return;
         }
-        if (!registry_host_valid(key)) {
+        if (!host_is_valid(key, strlen(key), true)) {
                 lerror(l, kp, "not a registry host as image references write it (such as \"ghcr.io\" or "
                               "\"127.0.0.1:5000\")");
                 return;
@@ -1027,7 +980,7 @@ int config_default_socket_path(char **ret) {
 /* The host as configuration keys write it (lowercase, docker.io for index.docker.io) into
  * buf[256]; false when it is not a registry host. */
 static bool registry_key(const char *host, char buf[static 256]) {
-        if (!registry_host_valid(host))
+        if (!host_is_valid(host, strlen(host), true))
                 return false;
         util_ascii_lower_copy(buf, host);
         if (streq(buf, "index.docker.io"))

@@ -4,6 +4,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define HOST_MAX 255u /* bytes of a host with its port, as configuration keys and lookups take */
+
+/* Whether s[0..len) is a registry host as image references write it (distribution/reference's
+ * domain): dot-separated labels of ASCII letters, digits and inner dashes, or an IPv6 address in
+ * brackets, with an optional :PORT of digits. strict also demands what lookups and configuration
+ * keys need beyond docker's pattern: at most HOST_MAX bytes, a port in 1..65535, and an IPv6
+ * address that parses. */
+bool host_is_valid(const char *s, size_t len, bool strict);
+
 /* The host part of an http(s) URL ("scheme://[userinfo@]host[:port]/…"), without userinfo, port
  * or IPv6 brackets: a pointer into url and its length, which is 0 when there is none. */
 const char *host_of_url(const char *url, size_t *ret_len);

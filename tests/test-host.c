@@ -39,7 +39,68 @@ static void test_urls(void) {
         CHECK(!host_same_in_urls("https:///x", "https:///x"));
 }
 
+/* Docker's pattern (references) and the strict form (configuration keys, credential lookups). */
+static void test_valid(void) {
+        static const struct {
+                const char *host;
+                bool docker, strict;
+        } table[] = {
+                { "docker.io", true, true },
+                { "registry-1.docker.io", true, true },
+                { "Registry.Example:8443", true, true },
+                { "localhost", true, true },
+                { "localhost:5000", true, true },
+                { "127.0.0.1:5000", true, true },
+                { "a", true, true },
+                { "[::1]", true, true },
+                { "[::1]:5000", true, true },
+                { "[2001:db8::1]:443", true, true },
+                { "x--y.example", true, true },
+                { "localhost:0", true, false },      /* docker's pattern takes any digits */
+                { "localhost:65536", true, false },
+                { "localhost:123456", true, false },
+                { "[:]", true, false },              /* bracketed hex and colons that do not parse */
+                { "[1:2:3:4:5:6:7:8:9]", true, false },
+                { "", false, false },
+                { "-a.example", false, false },
+                { "a-.example", false, false },
+                { "a..example", false, false },
+                { ".example", false, false },
+                { "example.", false, false },
+                { "exa_mple.com", false, false },
+                { "host:", false, false },
+                { "host:port", false, false },
+                { "host:5000:1", false, false },
+                { "[]", false, false },
+                { "[::1", false, false },
+                { "[::1]x", false, false },
+                { "[::ffff:127.0.0.1]", false, false }, /* docker's pattern has no dots in brackets */
+                { "a b", false, false },
+                { "host/path", false, false },
+                { "user@host", false, false },
+                { "h\xc3\xa9.example", false, false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                check_context = table[i].host;
+                CHECK_INT(host_is_valid(table[i].host, strlen(table[i].host), false), table[i].docker);
+                CHECK_INT(host_is_valid(table[i].host, strlen(table[i].host), true), table[i].strict);
+        }
+        check_context = NULL;
+        /* The length is the caller's: a prefix of a longer string. */
+        CHECK(host_is_valid("ghcr.io/ns/app", 7, true));
+        CHECK(!host_is_valid("ghcr.io/ns/app", 8, true));
+        char long_host[300];
+        memset(long_host, 'a', sizeof long_host);
+        for (size_t i = 63; i < sizeof long_host; i += 64)
+                long_host[i] = '.';
+        CHECK(host_is_valid(long_host, 255, false) == host_is_valid(long_host, 255, true));
+        CHECK(host_is_valid(long_host, 257, false));
+        CHECK(!host_is_valid(long_host, 257, true));
+        CHECK(!host_is_valid(NULL, 0, false));
+}
+
 int main(void) {
+        test_valid();
         test_urls();
         return check_summary("test-host");
 }
