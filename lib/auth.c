@@ -656,7 +656,8 @@ int auth_check_realm(const char *realm, const struct auth_registry *registry, bo
                      char **ret_error) {
         const char *why = NULL;
         const char *rest;
-        bool registry_is_https = registry && registry->base_url && util_startswith_no_case(registry->base_url, "https://");
+        const char *base = registry ? registry->base_url : NULL;
+        bool registry_is_https = base && util_startswith_no_case(base, "https://");
         bool plain = false;
         if (!realm || !*realm)
                 why = "is empty";
@@ -682,14 +683,14 @@ int auth_check_realm(const char *realm, const struct auth_registry *registry, bo
         }
         /* Over plain HTTP, credentials may go to the registry's own host only: anyone on the path to
          * another host could read them. */
-        bool leak = !why && plain && with_credentials && !(registry && registry->base_url && host_same_in_urls(realm, registry->base_url));
+        bool leak = !why && plain && with_credentials && !(base && host_same_in_urls(realm, base));
         if (!why && !leak)
                 return 0;
         if (ret_error) {
                 _cleanup_free_ char *shown = realm ? realm_for_message(realm) : NULL;
                 if (leak)
-                        *ret_error = util_printf("token realm \"%s\" refused: credentials for %s are not sent over plain "
-                                                 "HTTP to another host",
+                        *ret_error = util_printf("token realm \"%s\" refused: credentials for %s are not sent "
+                                                 "over plain HTTP to another host",
                                                  shown ? shown : "",
                                                  registry && registry->host ? registry->host : "the registry");
                 else
