@@ -107,6 +107,35 @@ bool host_same_in_urls(const char *url_a, const char *url_b) {
         return na > 0 && na == nb && strncasecmp(a, b, na) == 0;
 }
 
+/* The port of an http(s) URL, the scheme's default when absent; 0 when not a number. */
+static unsigned long url_port(const char *url, bool https) {
+        size_t n;
+        const char *h = host_of_url(url, &n);
+        size_t auth_len;
+        const char *end = url_authority(url, &auth_len) + auth_len;
+        const char *p = h + n;
+        if (p < end && *p == ']')
+                p++;
+        if (p >= end || *p != ':' || p + 1 == end)
+                return https ? 443 : 80;
+        unsigned long v = 0;
+        for (p++; p < end; p++) {
+                if (*p < '0' || *p > '9' || v > 65535)
+                        return 0;
+                v = v * 10 + (unsigned long) (*p - '0');
+        }
+        return v <= 65535 ? v : 0;
+}
+
+bool host_same_origin(const char *url_a, const char *url_b) {
+        bool https_a = util_startswith_no_case(url_a, "https://"), https_b = util_startswith_no_case(url_b, "https://");
+        if (https_a != https_b || (!https_a && (!util_startswith_no_case(url_a, "http://") ||
+                                                !util_startswith_no_case(url_b, "http://"))))
+                return false;
+        unsigned long pa = url_port(url_a, https_a), pb = url_port(url_b, https_b);
+        return host_same_in_urls(url_a, url_b) && pa != 0 && pa == pb;
+}
+
 bool host_url_has_userinfo(const char *url) {
         size_t n;
         const char *auth = url_authority(url, &n);

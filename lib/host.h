@@ -20,6 +20,10 @@ const char *host_of_url(const char *url, size_t *ret_len);
 /* Whether two URLs name the same host (case-insensitive; ports and schemes may differ). */
 bool host_same_in_urls(const char *url_a, const char *url_b);
 
+/* Whether two http(s) URLs have the same origin: scheme, host (case-insensitive) and port, an
+ * absent port being the scheme's default. */
+bool host_same_origin(const char *url_a, const char *url_b);
+
 /* Whether an absolute URL carries userinfo ("user:password@") before its host. */
 bool host_url_has_userinfo(const char *url);
 

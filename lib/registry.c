@@ -12,6 +12,7 @@
 #include "config.h"
 #include "credentials.h"
 #include "hashmap.h"
+#include "host.h"
 #include "http.h"
 #include "reference.h"
 #include "util.h"
@@ -916,8 +917,7 @@ static void op_fail_status(struct op *op, const struct http_response *resp) {
 
 /* Whether url is on the registry's own endpoint (scheme, host and port), not a redirect target. */
 static bool host_owns_url(const struct host *h, const char *url) {
-        size_t n = strlen(h->base_url);
-        return url && strncasecmp(url, h->base_url, n) == 0 && (!url[n] || strchr("/?#", url[n]));
+        return url && host_same_origin(url, h->base_url);
 }
 
 /* A 401 that names what it wants gets one more try with a token for that. */

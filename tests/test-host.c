@@ -37,6 +37,32 @@ static void test_urls(void) {
         CHECK(!host_same_in_urls("http://127.0.0.1:5000", "http://127.0.0.2:5000"));
         CHECK(!host_same_in_urls("http://[::1]:5000", "http://[::2]:5000"));
         CHECK(!host_same_in_urls("https:///x", "https:///x"));
+
+        static const struct {
+                const char *a, *b;
+                bool same;
+        } origins[] = {
+                { "https://registry-1.docker.io/v2/x/blobs/sha256:1", "https://registry-1.docker.io", true },
+                { "https://Registry-1.Docker.IO:443/v2/", "https://registry-1.docker.io", true },
+                { "HTTP://127.0.0.1:80/v2/", "http://127.0.0.1", true },
+                { "http://[::1]:5000/v2/", "http://[::1]:5000", true },
+                { "http://127.0.0.1:5000/v2/", "http://127.0.0.1:5000", true },
+                { "http://127.0.0.2:5000/cdn/x", "http://127.0.0.1:5000", false },
+                { "http://127.0.0.1:5001/v2/", "http://127.0.0.1:5000", false },
+                { "https://127.0.0.1:5000/v2/", "http://127.0.0.1:5000", false },
+                { "https://registry.example:8443/v2/", "https://registry.example", false },
+                { "https://registry.example.evil/v2/", "https://registry.example", false },
+                { "https://registry.example@evil.example/v2/", "https://registry.example", false },
+                { "http://[::1]:5000/v2/", "http://[::2]:5000", false },
+                { "https://registry.example:99999/", "https://registry.example:99999", false },
+                { "ftp://registry.example/", "ftp://registry.example/", false },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(origins); i++) {
+                check_context = origins[i].a;
+                CHECK_INT(host_same_origin(origins[i].a, origins[i].b), origins[i].same);
+                CHECK_INT(host_same_origin(origins[i].b, origins[i].a), origins[i].same);
+        }
+        check_context = NULL;
 }
 
 /* Docker's pattern (references) and the strict form (configuration keys, credential lookups). */
