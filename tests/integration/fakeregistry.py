@@ -12,8 +12,9 @@ its own (/cdn401/, realm http://127.0.0.2:PORT/token), a foreign target for Link
 token service do. Both log every request with its Authorization header: GET /_log (on a) returns
 the log as JSON, POST /_reset clears it and every per-repository counter.
 
-"t" on 127.0.0.1 is a registry over HTTPS (no auth, every repository has tag 1.0.0) with a
-certificate for 127.0.0.1 signed by a CA made with openssl at start. A client that talks plain
+"t" on 127.0.0.1 is a registry over HTTPS (every repository has tag 1.0.0; tokens from its own
+realm https://127.0.0.1:PORT/token) with a certificate for 127.0.0.1 signed by a CA made with
+openssl at start. A client that talks plain
 HTTP to it is logged as {"server": "t", "method": "PLAIN"} and hung up on.
 
 Environment for CMD: FAKE_REGISTRY (127.0.0.1:PORT), FAKE_REGISTRY_URL, FAKE_OTHER (127.0.0.2:PORT),
@@ -156,7 +157,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         "authorization": self.headers.get("Authorization")})
         if self.tag == "t":
             path = self.path.partition("?")[0]
-            if path.endswith("/tags/list"):
+            challenge = [("WWW-Authenticate", 'Bearer realm="https://127.0.0.1:%d/token",service="tls"' % ports["t"])]
+            if path == "/token":
+                self.reply(200, dumps({"token": "tls-token", "expires_in": 300}))
+            elif self.headers.get("Authorization") != "Bearer tls-token":
+                self.error(401, "UNAUTHORIZED", "authentication required", challenge)
+            elif path.endswith("/tags/list"):
                 self.reply(200, dumps({"name": path[len("/v2/"):-len("/tags/list")], "tags": ["1.0.0"]}))
             else:
                 self.reply(200, b"{}")

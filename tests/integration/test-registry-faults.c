@@ -450,7 +450,7 @@ static struct registry_client *tls_client(const char *tls, const char *entry, st
 }
 
 /* TLS that cannot be verified is reported as such and never retried in the clear, also with
- * "insecure": true; ca_file trusts the registry's CA. */
+ * "insecure": true; ca_file trusts the registry's CA, for its token realm too. */
 static void test_tls(void) {
         const char *tls = getenv("FAKE_TLS"), *ca = getenv("FAKE_TLS_CA"), *other_ca = getenv("FAKE_TLS_OTHER_CA");
         REQUIRE(tls && ca && other_ca);
@@ -484,6 +484,8 @@ static void test_tls(void) {
                 result_done(&r);
                 cJSON *log = fake_log();
                 CHECK_INT(log_count(log, "t", "PLAIN", NULL), 0);
+                /* With the CA trusted, the token realm on TLS is trusted too: one token, one retry. */
+                CHECK_INT(log_count(log, "t", "GET", "/token"), cases[i].error ? 0 : 1);
                 CHECK_INT(log_count(log, "t", "GET", "/tags/list"), cases[i].error ? 0 : 1);
                 cJSON_Delete(log);
                 client_free(rc);
