@@ -8,20 +8,17 @@
 #include <strings.h>
 #include <time.h>
 
+#include "host.h"
 #include "http.h"
+#include "scope.h"
 #include "util.h"
 
 #define MAX_CHALLENGES 32
 #define MAX_HEADER_VALUE (64u * 1024u)
 #define MAX_TOKEN_RESPONSE (1024u * 1024u)
 #define MAX_REALM 4096u
-#define MAX_SCOPES 256u
-#define MAX_CACHE_ENTRIES 1024u
 #define DEFAULT_EXPIRES_IN_S 60
 #define MAX_EXPIRES_IN_S 86400
-/* Refresh this long before expiry (capped at a quarter of the lifetime), so a token never
- * expires between our lookup and the registry checking it. */
-#define REFRESH_MARGIN_MS 10000
 #define MAX_SERVER_DETAIL 200u
 
 /* ---- WWW-Authenticate ---- */
@@ -423,147 +420,28 @@ char *auth_basic_header(const struct auth_credentials *creds) {
         return h;
 }
 
-/* ---- scopes ---- */
-
-/* "type:name:actions": type before the first colon, actions after the last (names may not hold
- * a colon, but registry hosts with ports never appear in scopes). */
-struct scope {
-        const char *type, *name, *actions;
-        size_t type_len, name_len, actions_len;
-};
-
-static bool scope_split(const char *s, size_t len, struct scope *ret) {
-        const char *end = s + len;
-        const char *c1 = memchr(s, ':', len);
-        if (!c1)
-                return false;
-        const char *c2 = NULL;
-        for (const char *p = end; p > c1 + 1; p--)
-                if (p[-1] == ':') {
-                        c2 = p - 1;
-                        break;
-                }
-        if (!c2 || c2 == c1)
-                return false;
-        *ret = (struct scope) {
-                .type = s, .type_len = c1 - s,
-                .name = c1 + 1, .name_len = c2 - c1 - 1,
-                .actions = c2 + 1, .actions_len = end - c2 - 1,
-        };
-        return true;
-}
-
-static bool action_in(const char *actions, size_t len, const char *a, size_t a_len) {
-        const char *p = actions, *end = actions + len;
-        while (p < end) {
-                const char *c = memchr(p, ',', end - p);
-                const char *e = c ? c : end;
-                if (((size_t) (e - p) == a_len && memcmp(p, a, a_len) == 0) || (e - p == 1 && *p == '*'))
-                        return true;
-                p = e + 1;
-        }
-        return false;
-}
-
-/* Whether one granted scope covers one wanted scope (both single, not space-separated). */
-static bool scope_covers_one(const char *g, size_t g_len, const char *w, size_t w_len) {
-        struct scope gs, ws;
-        if (!scope_split(g, g_len, &gs) || !scope_split(w, w_len, &ws))
-                return g_len == w_len && memcmp(g, w, g_len) == 0;
-        if (gs.type_len != ws.type_len || memcmp(gs.type, ws.type, gs.type_len) != 0 ||
-            gs.name_len != ws.name_len || memcmp(gs.name, ws.name, gs.name_len) != 0)
-                return false;
-        const char *p = ws.actions, *end = ws.actions + ws.actions_len;
-        while (p < end) {
-                const char *c = memchr(p, ',', end - p);
-                const char *e = c ? c : end;
-                if (e > p && !action_in(gs.actions, gs.actions_len, p, e - p))
-                        return false;
-                p = e + 1;
-        }
-        return true;
-}
-
-/* Whether the granted list covers every space-separated scope in wanted. */
-static bool scopes_cover(char *const *granted, const char *wanted) {
-        const char *p = wanted;
-        for (;;) {
-                while (*p == ' ')
-                        p++;
-                if (!*p)
-                        return true;
-                size_t n = strcspn(p, " ");
-                bool found = false;
-                for (char *const *g = granted; g && *g && !found; g++)
-                        found = scope_covers_one(*g, strlen(*g), p, n);
-                if (!found)
-                        return false;
-                p += n;
-        }
-}
-
-/* Splits every given (possibly space-separated) scope into single ones, without duplicates. */
-static int scopes_normalize(const char *const *scopes, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
-        for (const char *const *s = scopes; s && *s; s++) {
-                const char *p = *s;
-                for (;;) {
-                        while (*p == ' ')
-                                p++;
-                        if (!*p)
-                                break;
-                        size_t n = strcspn(p, " ");
-                        char *one = strndup(p, n);
-                        if (!one)
-                                return -ENOMEM;
-                        if (util_strv_contains(l, one))
-                                free(one);
-                        else {
-                                if (util_strv_length(l) >= MAX_SCOPES) {
-                                        free(one);
-                                        return -E2BIG;
-                                }
-                                if (util_strv_consume(&l, one) < 0)
-                                        return -ENOMEM;
-                        }
-                        p += n;
-                }
-        }
-        *ret = TAKE_PTR(l);
-        return 0;
-}
-
-/* ---- token cache ---- */
-
-struct cache_entry {
-        char *realm, *service;
-        char **scopes;
-        char *token;
-        int64_t refresh_at_ms;
-};
+/* ---- token cache and fetches in flight ---- */
 
 struct pending;
 
 struct auth_cache {
-        struct cache_entry *entries;
-        size_t n_entries;
+        struct token_cache *tokens;
         struct pending *pending;
 };
 
-static void entry_done(struct cache_entry *e) {
-        free(e->realm);
-        free(e->service);
-        util_strv_free(e->scopes);
-        free_secret(e->token);
-        *e = (struct cache_entry) {};
-}
-
 int auth_cache_new(struct auth_cache **ret) {
         struct auth_cache *c = calloc(1, sizeof(*c));
-        if (!c)
+        if (!c || token_cache_new(&c->tokens) < 0) {
+                free(c);
                 return -ENOMEM;
+        }
         *ret = c;
         return 0;
+}
+
+const char *auth_cache_lookup(struct auth_cache *c, const struct token_cache_key *key, const char *scope,
+                              int64_t now_ms) {
+        return c ? token_cache_lookup(c->tokens, key, scope, now_ms) : NULL;
 }
 
 static bool token_is_valid(const char *t) {
@@ -573,93 +451,6 @@ static bool token_is_valid(const char *t) {
                 if ((unsigned char) *t <= 0x20 || (unsigned char) *t >= 0x7f)
                         return false;
         return true;
-}
-
-const char *auth_cache_lookup(struct auth_cache *c, const char *realm, const char *service, const char *scope,
-                              int64_t now_ms) {
-        if (!c || !realm)
-                return NULL;
-        const struct cache_entry *best = NULL;
-        for (size_t i = 0; i < c->n_entries; i++) {
-                const struct cache_entry *e = &c->entries[i];
-                if (now_ms >= e->refresh_at_ms || !streq(e->realm, realm) || !streq_ptr(e->service, service))
-                        continue;
-                if (scope && !scopes_cover(e->scopes, scope))
-                        continue;
-                /* The longest-lived; among equals the newest (the array is in insertion order
-                 * apart from evictions). */
-                if (!best || e->refresh_at_ms >= best->refresh_at_ms)
-                        best = e;
-        }
-        return best ? best->token : NULL;
-}
-
-static void cache_remove(struct auth_cache *c, size_t i) {
-        entry_done(&c->entries[i]);
-        c->entries[i] = c->entries[--c->n_entries];
-}
-
-/* Makes room for one entry: expired ones go first, then the one closest to its refresh. */
-static void cache_make_room(struct auth_cache *c, int64_t now_ms) {
-        for (size_t i = c->n_entries; i > 0; i--)
-                if (now_ms >= c->entries[i - 1].refresh_at_ms)
-                        cache_remove(c, i - 1);
-        if (c->n_entries < MAX_CACHE_ENTRIES)
-                return;
-        size_t oldest = 0;
-        for (size_t i = 1; i < c->n_entries; i++)
-                if (c->entries[i].refresh_at_ms < c->entries[oldest].refresh_at_ms)
-                        oldest = i;
-        cache_remove(c, oldest);
-}
-
-int auth_cache_store(struct auth_cache *c, const char *realm, const char *service, const char *const *scopes,
-                     const char *token, int64_t now_ms, int64_t expires_at_ms) {
-        if (!c || !realm || !token)
-                return -EINVAL;
-        if (!token_is_valid(token))
-                return -EINVAL;
-        int64_t lifetime = expires_at_ms - now_ms;
-        if (lifetime <= 0)
-                return 0;
-        int64_t margin = lifetime / 4 < REFRESH_MARGIN_MS ? lifetime / 4 : REFRESH_MARGIN_MS;
-
-        struct cache_entry e = {};
-        int r = scopes_normalize(scopes, &e.scopes);
-        if (r < 0)
-                return r;
-        e.realm = strdup(realm);
-        e.service = service ? strdup(service) : NULL;
-        e.token = strdup(token);
-        if (!e.realm || (service && !e.service) || !e.token) {
-                entry_done(&e);
-                return -ENOMEM;
-        }
-        e.refresh_at_ms = expires_at_ms - margin;
-
-        /* Entries the new one makes redundant (it covers their scopes for at least as long) go,
-         * so repeated fetches for the same repositories do not pile up. */
-        for (size_t i = c->n_entries; i > 0; i--) {
-                const struct cache_entry *o = &c->entries[i - 1];
-                if (o->refresh_at_ms > e.refresh_at_ms || !streq(o->realm, e.realm) || !streq_ptr(o->service, e.service))
-                        continue;
-                bool covered = true;
-                for (char **sc = o->scopes; covered && sc && *sc; sc++)
-                        covered = scopes_cover(e.scopes, *sc);
-                if (covered)
-                        cache_remove(c, i - 1);
-        }
-        cache_make_room(c, now_ms);
-        if (c->n_entries % 16 == 0) {
-                struct cache_entry *nl = realloc(c->entries, (c->n_entries + 16) * sizeof(*nl));
-                if (!nl) {
-                        entry_done(&e);
-                        return -ENOMEM;
-                }
-                c->entries = nl;
-        }
-        c->entries[c->n_entries++] = e;
-        return 0;
 }
 
 /* ---- token responses ---- */
@@ -814,9 +605,9 @@ static int jwt_granted_scopes(const char *token, char *const *wanted, char ***re
                                 if (!cJSON_IsString(act))
                                         continue;
                                 const char *s = act->valuestring;
-                                if (!action_in(ws.actions, ws.actions_len, s, strlen(s)) && !streq(s, "*"))
+                                if (!scope_action_in(ws.actions, ws.actions_len, s, strlen(s)) && !streq(s, "*"))
                                         continue;
-                                if (actions && action_in(actions, strlen(actions), s, strlen(s)))
+                                if (actions && scope_action_in(actions, strlen(actions), s, strlen(s)))
                                         continue;
                                 char *n = actions ? util_printf("%s,%s", actions, s) : strdup(s);
                                 if (!n) {
@@ -861,9 +652,13 @@ static char *realm_for_message(const char *realm) {
         return util_printf("%.*s%.*s", (int) (auth - realm), realm, (int) rest, host);
 }
 
-int auth_check_realm(const char *realm, bool registry_is_https, char **ret_error) {
+int auth_check_realm(const char *realm, const struct auth_registry *registry, bool with_credentials,
+                     char **ret_error) {
         const char *why = NULL;
         const char *rest;
+        const char *base = registry ? registry->base_url : NULL;
+        bool registry_is_https = base && util_startswith_no_case(base, "https://");
+        bool plain = false;
         if (!realm || !*realm)
                 why = "is empty";
         else if (strlen(realm) > MAX_REALM)
@@ -871,6 +666,7 @@ int auth_check_realm(const char *realm, bool registry_is_https, char **ret_error
         else if ((rest = util_startswith_no_case(realm, "https://")))
                 ;
         else if ((rest = util_startswith_no_case(realm, "http://"))) {
+                plain = true;
                 if (registry_is_https)
                         why = "would downgrade an https registry to plain http";
         } else
@@ -885,11 +681,20 @@ int auth_check_realm(const char *realm, bool registry_is_https, char **ret_error
                         if ((unsigned char) *p <= 0x20 || (unsigned char) *p >= 0x7f)
                                 why = "contains characters not allowed in a URL";
         }
-        if (!why)
+        /* Over plain HTTP, credentials may go to the registry's own host only: anyone on the path to
+         * another host could read them. */
+        bool leak = !why && plain && with_credentials && !(base && host_same_in_urls(realm, base));
+        if (!why && !leak)
                 return 0;
         if (ret_error) {
                 _cleanup_free_ char *shown = realm ? realm_for_message(realm) : NULL;
-                *ret_error = util_printf("token realm \"%s\" refused: it %s", shown ? shown : "", why);
+                if (leak)
+                        *ret_error = util_printf("token realm \"%s\" refused: credentials for %s are not sent "
+                                                 "over plain HTTP to another host",
+                                                 shown ? shown : "",
+                                                 registry && registry->host ? registry->host : "the registry");
+                else
+                        *ret_error = util_printf("token realm \"%s\" refused: it %s", shown ? shown : "", why);
         }
         return -EPERM;
 }
@@ -904,7 +709,7 @@ struct waiter {
 
 struct pending {
         struct auth_cache *cache; /* NULL once the cache was freed */
-        char *realm, *service;
+        char *registry, *realm, *service;
         char **scopes;
         char fingerprint[72];
         struct auth_credentials creds; /* kept to scrub them from any server text we repeat */
@@ -913,6 +718,7 @@ struct pending {
 };
 
 static void pending_free(struct pending *p) {
+        free(p->registry);
         free(p->realm);
         free(p->service);
         util_strv_free(p->scopes);
@@ -929,14 +735,11 @@ void auth_cache_free(struct auth_cache *c) {
                 return;
         for (struct pending *p = c->pending; p; p = p->next)
                 p->cache = NULL;
-        for (size_t i = 0; i < c->n_entries; i++)
-                entry_done(&c->entries[i]);
-        free(c->entries);
+        token_cache_free(c->tokens);
         free(c);
 }
 
-/* Identifies credentials for coalescing without keeping another copy of them around. */
-static void credentials_fingerprint(const struct auth_credentials *creds, char buf[static 72]) {
+void auth_credentials_fingerprint(const struct auth_credentials *creds, char buf[static 72]) {
         if (auth_credentials_is_anonymous(creds)) {
                 buf[0] = 0;
                 return;
@@ -1126,7 +929,9 @@ static void on_token_response(const struct http_response *resp, void *userdata) 
         _cleanup_strv_free_ char **granted = NULL;
         r = jwt_granted_scopes(token, p->scopes, &granted);
         if (r >= 0 || r == -ENOENT)
-                r = auth_cache_store(p->cache, p->realm, p->service,
+                r = token_cache_store(p->cache->tokens,
+                                     &(struct token_cache_key) { .registry = p->registry, .credentials = p->fingerprint,
+                                                                 .realm = p->realm, .service = p->service },
                                      (const char *const *) (granted ? granted : p->scopes), token, now, expires_at);
         if (r < 0) {
                 free_secret(token);
@@ -1139,31 +944,33 @@ static void on_token_response(const struct http_response *resp, void *userdata) 
         free_secret(token);
 }
 
-static bool pending_matches(const struct pending *p, const char *realm, const char *service, const char *fingerprint,
-                            char *const *scopes) {
-        if (!streq(p->realm, realm) || !streq_ptr(p->service, service) || !streq(p->fingerprint, fingerprint))
+static bool pending_matches(const struct pending *p, const char *registry, const char *realm, const char *service,
+                            const char *fingerprint, char *const *scopes) {
+        if (strcasecmp(p->registry, registry) != 0 || !streq(p->realm, realm) || !streq_ptr(p->service, service) ||
+            !streq(p->fingerprint, fingerprint))
                 return false;
         for (char *const *s = scopes; s && *s; s++)
-                if (!scopes_cover(p->scopes, *s))
+                if (!scope_list_covers(p->scopes, *s))
                         return false;
         return true;
 }
 
-int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_challenge *challenge,
-                     bool registry_is_https, const char *const *scopes, const struct auth_credentials *creds,
-                     auth_token_fn cb, void *userdata) {
-        if (!c || !http || !challenge || challenge->scheme != AUTH_SCHEME_BEARER || !challenge->realm || !cb)
+int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_registry *registry,
+                     const struct auth_challenge *challenge, const char *const *scopes,
+                     const struct auth_credentials *creds, auth_token_fn cb, void *userdata) {
+        if (!c || !http || !registry || !registry->host || !registry->base_url || !challenge ||
+            challenge->scheme != AUTH_SCHEME_BEARER || !challenge->realm || !cb)
                 return -EINVAL;
-        int r = auth_check_realm(challenge->realm, registry_is_https, NULL);
+        int r = auth_check_realm(challenge->realm, registry, !auth_credentials_is_anonymous(creds), NULL);
         if (r < 0)
                 return r;
         const char *own[] = { challenge->scope, NULL };
         _cleanup_strv_free_ char **wanted = NULL;
-        r = scopes_normalize(scopes ? scopes : own, &wanted);
+        r = scope_list_normalize(scopes ? scopes : own, &wanted);
         if (r < 0)
                 return r;
         char fingerprint[72];
-        credentials_fingerprint(creds, fingerprint);
+        auth_credentials_fingerprint(creds, fingerprint);
 
         struct waiter *w = calloc(1, sizeof(*w));
         if (!w)
@@ -1171,7 +978,7 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
         *w = (struct waiter) { .cb = cb, .userdata = userdata };
 
         for (struct pending *p = c->pending; p; p = p->next)
-                if (pending_matches(p, challenge->realm, challenge->service, fingerprint, wanted)) {
+                if (pending_matches(p, registry->host, challenge->realm, challenge->service, fingerprint, wanted)) {
                         *p->waiters_tail = w;
                         p->waiters_tail = &w->next;
                         return 0;
@@ -1183,6 +990,7 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
                 return -ENOMEM;
         }
         p->cache = c;
+        p->registry = strdup(registry->host);
         p->realm = strdup(challenge->realm);
         p->service = challenge->service ? strdup(challenge->service) : NULL;
         p->scopes = TAKE_PTR(wanted);
@@ -1191,7 +999,8 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
         memcpy(p->fingerprint, fingerprint, sizeof(fingerprint));
         p->waiters = w;
         p->waiters_tail = &w->next;
-        if (!p->realm || (challenge->service && !p->service) || !p->scopes || auth_credentials_copy(creds, &p->creds) < 0) {
+        if (!p->registry || !p->realm || (challenge->service && !p->service) || !p->scopes ||
+            auth_credentials_copy(creds, &p->creds) < 0) {
                 pending_free(p);
                 return -ENOMEM;
         }
@@ -1232,6 +1041,7 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
                 .follow_redirects = !oauth,
                 .body = form,
                 .body_len = form ? strlen(form) : 0,
+                .ca_file = registry->ca_file,
         };
         r = http_submit(http, &req, on_token_response, p);
         free_secret(authorization);

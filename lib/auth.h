@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "token-cache.h"
+
 struct http_client;
 
 enum auth_scheme {
@@ -47,27 +49,19 @@ int auth_credentials_copy(const struct auth_credentials *src, struct auth_creden
 /* True when c is NULL or carries no secret at all. */
 bool auth_credentials_is_anonymous(const struct auth_credentials *c);
 
-/* Tokens by (realm, service, scope), honouring expires_in (default 60 s), refreshed shortly
- * before expiry. A scope "repository:a/b:pull,push" covers "repository:a/b:pull". */
+/* Identifies credentials without holding them: a sha256 over all their fields, "" when anonymous. */
+void auth_credentials_fingerprint(const struct auth_credentials *c, char buf[static 72]);
+
+/* The token cache (lib/token-cache) and the token fetches in flight, which calls for the same
+ * tokens share. */
 struct auth_cache;
 int auth_cache_new(struct auth_cache **ret);
 /* Fetches still in flight are detached: their callbacks still run (with -ECANCELED) when the
  * HTTP client completes them. Accepts NULL. */
 void auth_cache_free(struct auth_cache *c);
-/* A valid cached token covering scope, or NULL. scope may hold several space-separated scopes
- * (all must be covered); NULL asks for any token of (realm, service), which is what the /v2/
- * base endpoint needs. service may be NULL. The string stays valid until the next call that
- * modifies the cache (store, fetch completion, free). */
-const char *auth_cache_lookup(struct auth_cache *c, const char *realm, const char *service, const char *scope,
+/* token_cache_lookup() on the cache's tokens. */
+const char *auth_cache_lookup(struct auth_cache *c, const struct token_cache_key *key, const char *scope,
                               int64_t now_ms);
-/* Stores a token, received at now_ms, for the NULL-terminated scopes (may be NULL or empty) until
- * expires_at_ms; lookups stop returning it a little earlier (10 s, or a quarter of its lifetime
- * when that is shorter). At most 1024 entries: expired ones, then the oldest, make room.
- * auth_fetch_token does this itself; exposed for tests and for callers with tokens from elsewhere.
- * Returns 0, -ENOMEM, -E2BIG (over 256 scopes) or -EINVAL (a token with characters not allowed
- * in a header). */
-int auth_cache_store(struct auth_cache *c, const char *realm, const char *service, const char *const *scopes,
-                     const char *token, int64_t now_ms, int64_t expires_at_ms);
 
 /* Parses a token endpoint's JSON {"token"|"access_token", "expires_in", "issued_at"} received at
  * now_ms. The expiry is expires_in (60 s when absent or not positive, at most a day) from issued_at
@@ -80,9 +74,19 @@ int auth_parse_token_response(const char *body, size_t len, int64_t now_ms, char
  * NULs too). Returns 0, -ENOMEM or -EBADMSG. */
 int auth_base64_decode(const char *s, size_t len, char **ret, size_t *ret_len);
 
-/* Checks that a token realm may be used: an absolute http(s) URL with a host and no userinfo, no
- * spaces or control characters, and not http when the registry is https. Returns 0, or -EPERM with *ret_error (may be NULL) set to a message naming the realm. */
-int auth_check_realm(const char *realm, bool registry_is_https, char **ret_error);
+/* The registry a token is fetched for. */
+struct auth_registry {
+        const char *host;     /* as references write it; tokens are cached per host */
+        const char *base_url; /* its endpoint, "scheme://authority[:port]" */
+        const char *ca_file;  /* PEM bundle trusted for it and its realm, or NULL for the system's */
+};
+
+/* Checks that a token realm may be used for registry: an absolute http(s) URL with a host and no
+ * userinfo, no spaces or control characters, not http when the registry is https, and, when
+ * credentials would go with the request, not plain http to a host other than the registry's.
+ * Returns 0, or -EPERM with *ret_error (may be NULL) set to a message naming the realm. */
+int auth_check_realm(const char *realm, const struct auth_registry *registry, bool with_credentials,
+                     char **ret_error);
 
 /* token is valid only during the callback (auth_cache_lookup finds it afterwards). On success
  * error is 0 and error_message NULL. */
@@ -98,8 +102,8 @@ typedef void (*auth_token_fn)(int error, const char *token, const char *error_me
  * an "access" claim only the scopes it actually grants are stored: after the callback,
  * auth_cache_lookup() returning NULL for a requested scope means the issuer denied it.
  *
- * Coalesces: a call for scopes all covered by a fetch already in flight (same realm, service and
- * credentials) waits for that request instead of sending another. The cache is not consulted:
+ * Coalesces: a call for scopes all covered by a fetch already in flight (same registry, realm,
+ * service and credentials) waits for that request instead of sending another. The cache is not consulted:
  * call auth_cache_lookup() first.
  *
  * Errors in the callback: -EACCES (401/403), -EPROTO (other HTTP status), -EBADMSG (unusable
@@ -107,12 +111,12 @@ typedef void (*auth_token_fn)(int error, const char *token, const char *error_me
  * names the realm URL (without any userinfo) and the HTTP status, never a secret.
  *
  * Returns 0 when cb will run (exactly once, from the loop, never from inside this call), or
- * without calling cb: -EINVAL (not a Bearer challenge, no realm, bad arguments), -EPERM (realm refused: see
+ * without calling cb: -EINVAL (not a Bearer challenge, no realm, no registry host, bad arguments), -EPERM (realm refused: see
  * auth_check_realm for the message, with the realm that carries no userinfo either),
  * -E2BIG (too many scopes), -ENOMEM, or http_submit's errors. */
-int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_challenge *challenge,
-                     bool registry_is_https, const char *const *scopes, const struct auth_credentials *creds,
-                     auth_token_fn cb, void *userdata);
+int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struct auth_registry *registry,
+                     const struct auth_challenge *challenge, const char *const *scopes,
+                     const struct auth_credentials *creds, auth_token_fn cb, void *userdata);
 
 /* "Basic base64(user:pass)" header value for registries that challenge Basic; NULL when creds
  * have no username/password, or on allocation failure. The caller frees it (it holds a secret). */

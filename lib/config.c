@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <strings.h>
 #include <sys/utsname.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "platform.h"
 #include "semver.h"
+#include "host.h"
 #include "util.h"
 
 static void json_deletep(cJSON **j) {
@@ -123,53 +125,6 @@ bool config_host_is_loopback(const char *host) {
         return false;
 }
 
-static bool port_valid(const char *p) {
-        size_t n = strlen(p);
-        if (n == 0 || n > 5 || strspn(p, "0123456789") != n)
-                return false;
-        long v = strtol(p, NULL, 10);
-        return v >= 1 && v <= 65535;
-}
-
-/* A registry host as an image reference writes it: DNS labels (letters, digits, inner dashes)
- * separated by dots, or a bracketed IPv6 address, with an optional :PORT. */
-static bool registry_host_valid(const char *h) {
-        size_t n = strlen(h);
-        if (n == 0 || n > 255)
-                return false;
-        if (h[0] == '[') {
-                const char *end = strchr(h, ']');
-                char addr[64];
-                struct in6_addr a6;
-                if (!end || (size_t) (end - h - 1) >= sizeof(addr))
-                        return false;
-                memcpy(addr, h + 1, (size_t) (end - h - 1));
-                addr[end - h - 1] = 0;
-                if (inet_pton(AF_INET6, addr, &a6) != 1)
-                        return false;
-                return end[1] == 0 || (end[1] == ':' && port_valid(end + 2));
-        }
-        const char *colon = strchr(h, ':');
-        size_t name_len = colon ? (size_t) (colon - h) : n;
-        if (colon && !port_valid(colon + 1))
-                return false;
-        if (name_len == 0)
-                return false;
-        size_t label = 0;
-        for (size_t i = 0; i < name_len; i++) {
-                char c = h[i];
-                if (c == '.') {
-                        if (label == 0 || h[i - 1] == '-')
-                                return false;
-                        label = 0;
-                } else if (ascii_alnum(c) || (c == '-' && label > 0)) {
-                        label++;
-                } else
-                        return false;
-        }
-        return label > 0 && h[name_len - 1] != '-';
-}
-
 /* Checks an http(s) URL. With base_only, the URL must be a bare endpoint (no credentials, path,
  * query or fragment) and *ret_canonical (optional) receives it as "scheme://host[:port]" in
  * lowercase. Returns NULL, or why the URL is refused. */
@@ -253,6 +208,7 @@ int config_init_defaults(struct config *ret) {
 static void registry_done(struct config_registry *r) {
         free(r->host);
         free(r->url);
+        free(r->ca_file);
         *r = (struct config_registry) {};
 }
 
@@ -468,12 +424,19 @@ static char *load_source(struct loader *l, const char *kp, const cJSON *v) {
                 lerror(l, kp, "empty; expected a file path or an https:// URL");
                 return NULL;
         }
-        _cleanup_free_ char *q = quote(s);
+        /* A URL is shown without its userinfo: a password must not reach any message. */
+        _cleanup_free_ char *shown = host_url_redact(s);
+        _cleanup_free_ char *q = shown ? quote(shown) : NULL;
         if (!q) {
                 l->oom = true;
                 return NULL;
         }
         if (strstr(s, "://")) {
+                if (host_url_has_userinfo(s)) {
+                        lerror(l, kp, "%s: a user name or password in an allow-list URL is refused (it would be "
+                                      "repeated in messages, the state and the cache)", q);
+                        return NULL;
+                }
                 bool http = false, loopback = false;
                 const char *problem = url_check(s, false, NULL, &http, &loopback);
                 if (problem) {
@@ -654,7 +617,39 @@ static void warn_unknown(struct loader *l, const char *parent, const char *key, 
                 lwarn(l, parent, "unknown key %s", q);
 }
 
-static const char *const registry_keys[] = { "url", "insecure" };
+static const char *const registry_keys[] = { "url", "insecure", "ca_file" };
+
+/* A registry's CA bundle: a readable regular file, made absolute against base_dir. */
+static char *load_ca_file(struct loader *l, const char *kp, const cJSON *v) {
+        const char *s = get_string(l, kp, v);
+        if (!s)
+                return NULL;
+        if (!*s) {
+                lerror(l, kp, "empty; expected the path of a PEM file of CA certificates");
+                return NULL;
+        }
+        char *p = s[0] != '/' && l->base_dir ? util_printf("%s/%s", l->base_dir, s) : strdup(s);
+        if (!p) {
+                l->oom = true;
+                return NULL;
+        }
+        struct stat st;
+        const char *why = NULL;
+        if (stat(p, &st) < 0 || access(p, R_OK) < 0)
+                why = strerror(errno);
+        else if (!S_ISREG(st.st_mode))
+                why = "not a regular file";
+        if (why) {
+                _cleanup_free_ char *q = quote(p);
+                if (q)
+                        lerror(l, kp, "cannot read %s: %s", q, why);
+                else
+                        l->oom = true;
+                free(p);
+                return NULL;
+        }
+        return p;
+}
 
 static void load_registry(struct loader *l, const char *key, const cJSON *v, struct config *c) {
         _cleanup_free_ char *kp = keypath("registries", key);
@@ -662,7 +657,7 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
                 l->oom = true;
                 return;
         }
-        if (!registry_host_valid(key)) {
+        if (!host_is_valid(key, strlen(key), true)) {
                 lerror(l, kp, "not a registry host as image references write it (such as \"ghcr.io\" or "
                               "\"127.0.0.1:5000\")");
                 return;
@@ -675,12 +670,14 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
         struct config_registry reg = {};
         _cleanup_free_ char *url_kp = keypath(kp, "url");
         _cleanup_free_ char *insecure_kp = keypath(kp, "insecure");
-        if (!url_kp || !insecure_kp || !(reg.host = strdup(key))) {
+        _cleanup_free_ char *ca_kp = keypath(kp, "ca_file");
+        if (!url_kp || !insecure_kp || !ca_kp || !(reg.host = strdup(key))) {
                 l->oom = true;
                 return;
         }
         util_ascii_lower_copy(reg.host, reg.host);
-        bool ok = true, seen_url = false, seen_insecure = false, url_http = false, url_loopback = false;
+        bool ok = true, seen_url = false, seen_insecure = false, seen_ca = false, url_http = false,
+             url_loopback = false;
         for (const cJSON *m = v->child; m; m = m->next) {
                 if (streq(m->string, "url")) {
                         if (seen_url)
@@ -695,7 +692,8 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
                         }
                         const char *problem = url_check(s, true, &reg.url, &url_http, &url_loopback);
                         if (problem) {
-                                _cleanup_free_ char *q = quote(s);
+                                _cleanup_free_ char *shown = host_url_redact(s);
+                                _cleanup_free_ char *q = shown ? quote(shown) : NULL;
                                 if (q)
                                         lerror(l, url_kp, "%s %s", q, problem);
                                 else
@@ -707,6 +705,13 @@ static void load_registry(struct loader *l, const char *key, const cJSON *v, str
                                 lwarn(l, kp, "duplicate key \"insecure\"; the last one counts");
                         seen_insecure = true;
                         ok = get_bool(l, insecure_kp, m, &reg.insecure) && ok;
+                } else if (streq(m->string, "ca_file")) {
+                        if (seen_ca)
+                                lwarn(l, kp, "duplicate key \"ca_file\"; the last one counts");
+                        seen_ca = true;
+                        free(reg.ca_file);
+                        reg.ca_file = load_ca_file(l, ca_kp, m);
+                        ok = reg.ca_file && ok;
                 } else
                         warn_unknown(l, kp, m->string, registry_keys, ELEMENTSOF(registry_keys));
         }
@@ -976,22 +981,36 @@ int config_default_socket_path(char **ret) {
 
 /* ---- registry endpoints ---- */
 
-int config_registry_endpoint(const struct config *c, const char *host, char **ret_url, bool *ret_allow_http) {
-        if (!registry_host_valid(host))
-                return -EINVAL;
-        _cleanup_free_ char *h = strdup(host);
-        if (!h)
-                return -ENOMEM;
-        util_ascii_lower_copy(h, h);
-        if (streq(h, "index.docker.io")) {
-                free(h);
-                if (!(h = strdup("docker.io")))
-                        return -ENOMEM;
-        }
+/* The host as configuration keys write it (lowercase, docker.io for index.docker.io) into
+ * buf[256]; false when it is not a registry host. */
+static bool registry_key(const char *host, char buf[static 256]) {
+        if (!host_is_valid(host, strlen(host), true))
+                return false;
+        util_ascii_lower_copy(buf, host);
+        if (streq(buf, "index.docker.io"))
+                strcpy(buf, "docker.io");
+        return true;
+}
+
+static const struct config_registry *registry_find(const struct config *c, const char *key) {
         const struct config_registry *reg = NULL;
         for (size_t i = 0; c && i < c->n_registries; i++)
-                if (streq(c->registries[i].host, h))
+                if (streq(c->registries[i].host, key))
                         reg = &c->registries[i];
+        return reg;
+}
+
+const char *config_registry_ca_file(const struct config *c, const char *host) {
+        char h[256];
+        const struct config_registry *reg = registry_key(host, h) ? registry_find(c, h) : NULL;
+        return reg ? reg->ca_file : NULL;
+}
+
+int config_registry_endpoint(const struct config *c, const char *host, char **ret_url, bool *ret_allow_http) {
+        char h[256];
+        if (!registry_key(host, h))
+                return -EINVAL;
+        const struct config_registry *reg = registry_find(c, h);
 
         char *url;
         bool loopback;

@@ -27,7 +27,10 @@
 struct config_registry {
         char *host;    /* as in references, lowercase: "docker.io", "ghcr.io", "127.0.0.1:5000" */
         char *url;     /* "scheme://host[:port]" replacing the default endpoint, or NULL */
-        bool insecure; /* plain HTTP allowed for this registry */
+        bool insecure; /* plain HTTP allowed for this registry; never skips TLS verification */
+        char *ca_file; /* PEM file of CA certificates to verify it (and its token realm) with: a
+                          private CA; relative paths are resolved against the config file's
+                          directory; NULL = the system's CAs */
 };
 
 struct config {
@@ -84,6 +87,9 @@ int config_default_socket_path(char **ret);
  * registry is configured insecure or its endpoint host is a loopback address.
  * Returns 0, -EINVAL (not a registry host) or -ENOMEM. */
 int config_registry_endpoint(const struct config *c, const char *host, char **ret_url, bool *ret_allow_http);
+
+/* The configured ca_file of the registry named host (same spellings as above), or NULL. */
+const char *config_registry_ca_file(const struct config *c, const char *host);
 
 /* True for "localhost", 127.0.0.0/8 and ::1 (and IPv4-mapped ::ffff:127.x.y.z); host may carry a
  * ":port" and IPv6 brackets. */

@@ -12,11 +12,11 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "util.h"
 
 #define MAX_CONFIG_SIZE (4u * 1024u * 1024u)
 #define MAX_HELPER_OUTPUT (64u * 1024u)
-#define MAX_HOST 255u
 #define DEFAULT_HELPER_TIMEOUT_MS 10000
 #define HUB_KEY "https://index.docker.io/v1/"
 #define MAX_OUTPUT_IN_MESSAGE 200
@@ -850,19 +850,9 @@ static int run_start(struct credentials_store *s, uv_loop_t *loop, struct host_r
 
 /* ---- lookups ---- */
 
-static bool host_valid(const char *h) {
-        size_t n = strlen(h);
-        if (n == 0 || n > MAX_HOST)
-                return false;
-        for (; *h; h++)
-                if ((unsigned char) *h <= 0x20 || (unsigned char) *h >= 0x7f || *h == '/')
-                        return false;
-        return true;
-}
-
 int credentials_lookup(struct credentials_store *s, uv_loop_t *loop, const char *registry_host, credentials_fn cb,
                        void *userdata) {
-        if (!s || !loop || !registry_host || !cb || !host_valid(registry_host))
+        if (!s || !loop || !registry_host || !cb || !host_is_valid(registry_host, strlen(registry_host), true))
                 return -EINVAL;
         /* Docker Hub has many names and one set of credentials. */
         const char *canonical = is_hub_host(registry_host, strlen(registry_host)) ? "docker.io" : registry_host;

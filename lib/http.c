@@ -32,6 +32,9 @@ struct http_client {
         uint64_t request_count;
         struct transfer *transfers;
         struct http_sock *socks;
+        /* Transfers handed to curl, and those waiting for their turn (see transfer_start). */
+        unsigned n_in_multi;
+        struct transfer *queue_head, *queue_tail;
 };
 
 /* One uv_poll_t per socket curl asks us to watch; freed by its close callback. */
@@ -47,6 +50,8 @@ struct transfer {
         struct transfer *prev, *next;
         CURL *easy;
         bool in_multi;
+        bool queued;
+        struct transfer *queue_prev, *queue_next;
         uv_timer_t *retry_timer;
 
         char *url;
@@ -129,6 +134,19 @@ static void transfer_unlink(struct transfer *t) {
         if (t->in_multi) {
                 curl_multi_remove_handle(c->multi, t->easy);
                 t->in_multi = false;
+                c->n_in_multi--;
+        }
+        if (t->queued) {
+                if (t->queue_prev)
+                        t->queue_prev->queue_next = t->queue_next;
+                else
+                        c->queue_head = t->queue_next;
+                if (t->queue_next)
+                        t->queue_next->queue_prev = t->queue_prev;
+                else
+                        c->queue_tail = t->queue_prev;
+                t->queue_prev = t->queue_next = NULL;
+                t->queued = false;
         }
         if (t->retry_timer) {
                 uv_close((uv_handle_t *) t->retry_timer, close_free_cb);
@@ -313,6 +331,13 @@ static int error_from_curl(CURLcode code) {
                 return -EFBIG;
         case CURLE_OUT_OF_MEMORY:
                 return -ENOMEM;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CACERT_BADFILE:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_ISSUER_ERROR:
+        case CURLE_SSL_CRL_BADFILE:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+                return -EKEYREJECTED;
         default:
                 return -EPROTO;
         }
@@ -360,7 +385,7 @@ static int64_t retry_delay_ms(const struct transfer *t) {
         return arc4random_uniform((uint32_t) ceiling + 1);
 }
 
-static int transfer_start(struct transfer *t) {
+static int transfer_add(struct transfer *t) {
         const struct http_options *o = &t->client->opts;
         long timeout = o->total_timeout_ms;
         if (t->deadline) {
@@ -378,7 +403,48 @@ static int transfer_start(struct transfer *t) {
         if (mc != CURLM_OK)
                 return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
         t->in_multi = true;
+        t->client->n_in_multi++;
         return 0;
+}
+
+/* Transfers handed to curl at once. curl's multi handle walks its list of handles whenever one is
+ * removed, so thousands submitted together (a scan of 10,000 repositories) made every scan
+ * quadratic; beyond a few per connection, the rest wait in our queue, in order. */
+static unsigned multi_cap(const struct http_client *c) {
+        return 4 * c->opts.max_connections;
+}
+
+static int transfer_start(struct transfer *t) {
+        struct http_client *c = t->client;
+        if (c->n_in_multi < multi_cap(c) && !c->queue_head)
+                return transfer_add(t);
+        t->queued = true;
+        t->queue_prev = c->queue_tail;
+        if (c->queue_tail)
+                c->queue_tail->queue_next = t;
+        else
+                c->queue_head = t;
+        c->queue_tail = t;
+        return 0;
+}
+
+/* Hands waiting transfers to curl while there is room; one that cannot start fails. */
+static void client_start_queued(struct http_client *c) {
+        while (!c->dead && c->queue_head && c->n_in_multi < multi_cap(c)) {
+                struct transfer *t = c->queue_head;
+                c->queue_head = t->queue_next;
+                if (c->queue_head)
+                        c->queue_head->queue_prev = NULL;
+                else
+                        c->queue_tail = NULL;
+                t->queue_next = NULL;
+                t->queued = false;
+                int r = transfer_add(t);
+                if (r < 0) {
+                        transfer_unlink(t);
+                        transfer_complete(t, r, "cannot start the transfer");
+                }
+        }
 }
 
 static void on_retry_timer(uv_timer_t *timer) {
@@ -419,6 +485,7 @@ static void transfer_done(struct transfer *t, CURLcode code) {
 
         curl_multi_remove_handle(c->multi, t->easy);
         t->in_multi = false;
+        c->n_in_multi--;
 
         int error = t->error;
         const char *message = t->message;
@@ -446,6 +513,7 @@ static void client_process_done(struct http_client *c) {
                 curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
                 transfer_done(t, msg->data.result);
         }
+        client_start_queued(c);
 }
 
 static void client_socket_action(struct http_client *c, curl_socket_t fd, int flags) {
@@ -690,8 +758,8 @@ static int transfer_setup(struct transfer *t, const struct http_request *req) {
         SET(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
         /* Waiting to learn whether a connection multiplexes only pays where HTTP/2 is possible. */
         SET(CURLOPT_PIPEWAIT, https ? 1L : 0L);
-        if (c->ca_file)
-                SET(CURLOPT_CAINFO, c->ca_file);
+        if (req->ca_file || c->ca_file)
+                SET(CURLOPT_CAINFO, req->ca_file ? req->ca_file : c->ca_file);
         SET(CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
         SET(CURLOPT_LOW_SPEED_LIMIT, o->low_speed_limit);
         SET(CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s);
@@ -775,6 +843,7 @@ unsigned http_cancel(struct http_client *c, const void *userdata) {
                 transfer_complete(t, -ECANCELED, "cancelled");
                 n++;
         }
+        client_start_queued(c);
         client_unref(c);
         return n;
 }

@@ -16,7 +16,9 @@ struct http_options {
         long low_speed_limit;       /* bytes per second; 0 = 1024: every answer we ask for is small, so a
                                        trickle is a broken or hostile server, not a slow link */
         long total_timeout_ms;      /* one attempt, time waiting for a free connection included;
-                                       0 = 120000 */
+                                       0 = 120000. At most 4 × max_connections requests are
+                                       attempting at once; the others wait their turn in order,
+                                       and their attempt starts (and is timed) then */
         unsigned max_retries;       /* for 408, 429, 5xx except 501 and 505, and transport errors
                                        (timeouts, refused or reset connections); 0 = 4 */
         unsigned retry_base_ms;     /* first backoff, doubled each attempt, full jitter; 0 = 500 */
@@ -38,6 +40,8 @@ struct http_request {
         const char *body;            /* POST only: the request body (copied), sent as
                                         application/x-www-form-urlencoded unless a header says otherwise */
         size_t body_len;
+        const char *ca_file;         /* PEM bundle trusted for this request instead of the client's
+                                        (a registry's private CA); NULL = the client's */
         uint64_t deadline;           /* the loop's uv_now() past which this request may not run, retries
                                         included: each attempt's timeout is cut to it, and a retry that
                                         would start less than HTTP_RETRY_MIN_WINDOW_MS before it is not
@@ -49,7 +53,9 @@ struct http_request {
 
 struct http_response {
         int error;               /* 0, or negative errno: -ETIMEDOUT, -ECONNREFUSED, -EFBIG,
-                                    -EPROTO (other transport failure), -ECANCELED */
+                                    -EKEYREJECTED (the server's TLS certificate was not verified,
+                                    or the CA file could not be used), -EPROTO (other transport
+                                    failure, a failed TLS handshake included), -ECANCELED */
         const char *error_message; /* human text for error != 0 (curl's), else NULL */
         long status;             /* last HTTP status, 0 when no response */
         const char *url;         /* the effective URL after redirects */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "host.h"
 #include "util.h"
 
 #define ERROR_FORMAT "invalid reference format"
@@ -89,53 +90,6 @@ static bool match_remote_name(const char *s, size_t n) {
         }
 }
 
-/* [a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9] */
-static bool match_domain_component(const char *s, size_t n) {
-        if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
-                return false;
-        for (size_t i = 1; i + 1 < n; i++)
-                if (!is_alnum(s[i]) && s[i] != '-')
-                        return false;
-        return true;
-}
-
-/* host(:[0-9]+)? with host a dotted name, an IPv4 address or \[[a-fA-F0-9:]+\] */
-static bool match_domain(const char *s, size_t n) {
-        size_t host_len;
-        if (n > 0 && s[0] == '[') {
-                const char *close = memchr(s, ']', n);
-                if (!close || close == s + 1)
-                        return false;
-                host_len = (size_t) (close - s) + 1;
-                for (size_t i = 1; i + 1 < host_len; i++)
-                        if (!is_xdigit(s[i]) && s[i] != ':')
-                                return false;
-        } else {
-                const char *colon = memchr(s, ':', n);
-                host_len = colon ? (size_t) (colon - s) : n;
-                const char *c = s;
-                size_t left = host_len;
-                for (;;) {
-                        const char *dot = memchr(c, '.', left);
-                        size_t len = dot ? (size_t) (dot - c) : left;
-                        if (!match_domain_component(c, len))
-                                return false;
-                        if (!dot)
-                                break;
-                        c += len + 1;
-                        left -= len + 1;
-                }
-        }
-        if (host_len == n)
-                return true;
-        if (s[host_len] != ':' || host_len + 1 == n)
-                return false;
-        for (size_t i = host_len + 1; i < n; i++)
-                if (!is_digit(s[i]))
-                        return false;
-        return true;
-}
-
 /* [\w][\w.-]{0,127} */
 static bool match_tag(const char *s, size_t n) {
         if (n == 0 || n > REFERENCE_TAG_MAX || !is_word(s[0]))
@@ -197,7 +151,7 @@ static bool match_reference(const char *s, size_t n, struct span *ret) {
                         return false;
         }
         const char *first = memchr(s, '/', sp.name_len);
-        if (first && match_domain(s, (size_t) (first - s)) &&
+        if (first && host_is_valid(s, (size_t) (first - s), false) &&
             match_remote_name(first + 1, sp.name_len - (size_t) (first - s) - 1))
                 sp.domain_len = (size_t) (first - s);
         else if (!match_remote_name(s, sp.name_len))

@@ -11,6 +11,8 @@
 #include "auth.h"
 #include "config.h"
 #include "credentials.h"
+#include "hashmap.h"
+#include "host.h"
 #include "http.h"
 #include "reference.h"
 #include "util.h"
@@ -57,6 +59,8 @@ struct host {
         bool https;
         bool allow_http;
         bool http_fallback_tried;
+        char *https_error;    /* why HTTPS failed before the fallback to plain HTTP */
+        char *ca_file;        /* the configured CA bundle for this registry, or NULL */
         char *endpoint_error; /* set when the endpoint may not be used at all */
 
         enum ping_state ping;
@@ -68,10 +72,14 @@ struct host {
 
         enum creds_state creds_state;
         struct auth_credentials creds;
+        char creds_fingerprint[72]; /* of creds: tokens are kept per host and credentials */
 
-        char **declared; /* "repository:PATH:pull" of every repository announced for this host */
-        char **inflight; /* scopes a token fetch is under way for */
-        char **denied;   /* scopes the issuer answered without granting */
+        /* Every repository announced for this host, by its scope "repository:PATH:pull" (struct
+         * scope_info), and in the order announced: token batches take them from next_declared on,
+         * so that declaring and batching cost O(1) per repository. */
+        struct hashmap *scopes;
+        char **declared;
+        size_t n_declared, declared_cap, next_declared;
 
         struct op *waiting, **waiting_tail; /* for the ping or the credentials */
 
@@ -171,6 +179,18 @@ struct op {
 struct batch {
         struct host *host;
         char **scopes;
+        struct op *waiting, **waiting_tail; /* operations to resume when the token arrives */
+};
+
+enum scope_state {
+        SCOPE_DECLARED,
+        SCOPE_INFLIGHT, /* a batch's token request is under way */
+        SCOPE_DENIED,   /* the issuer answered without granting it */
+};
+
+struct scope_info {
+        enum scope_state state;
+        struct batch *batch; /* while SCOPE_INFLIGHT */
 };
 
 static void op_authorize(struct op *op);
@@ -402,13 +422,16 @@ static void op_fail_canceled(struct op *op) {
 static void host_free(struct host *h) {
         free(h->domain);
         free(h->base_url);
+        free(h->https_error);
+        free(h->ca_file);
         free(h->endpoint_error);
         free(h->ping_message);
         auth_challenges_free(h->challenges, h->n_challenges);
         auth_credentials_done(&h->creds);
-        util_strv_free(h->declared);
-        util_strv_free(h->inflight);
-        util_strv_free(h->denied);
+        hashmap_free(h->scopes, free);
+        for (size_t i = 0; i < h->n_declared; i++)
+                free(h->declared[i]);
+        free(h->declared);
         free(h);
 }
 
@@ -441,7 +464,9 @@ static int host_get(struct registry_client *rc, const char *domain, struct host 
         while (n > 0 && url[n - 1] == '/')
                 url[--n] = 0;
         h->base_url = TAKE_PTR(url);
-        if (!h->domain) {
+        const char *ca_file = config_registry_ca_file(rc->config, domain);
+        h->ca_file = ca_file ? strdup(ca_file) : NULL;
+        if (!h->domain || (ca_file && !h->ca_file) || hashmap_new(&h->scopes) < 0) {
                 host_free(h);
                 return -ENOMEM;
         }
@@ -502,9 +527,13 @@ static void on_ping(const struct http_response *resp, void *userdata) {
                 }
                 return;
         }
-        /* Docker's way with loopback and insecure registries: HTTPS first, then plain HTTP. */
-        if (resp->error && resp->status == 0 && h->https && h->allow_http && !h->http_fallback_tried) {
+        /* Docker's way with loopback and insecure registries: HTTPS first, then plain HTTP. A server
+         * that speaks TLS but whose certificate cannot be verified gets no second try in the clear:
+         * that failure is the answer. */
+        if (resp->error && resp->error != -EKEYREJECTED && resp->status == 0 && h->https && h->allow_http &&
+            !h->http_fallback_tried) {
                 char *u = util_printf("http://%s", h->base_url + strlen("https://"));
+                h->https_error = sanitize(resp->error_message ? resp->error_message : strerror(-resp->error), 300);
                 if (u) {
                         free(h->base_url);
                         h->base_url = u;
@@ -518,9 +547,17 @@ static void on_ping(const struct http_response *resp, void *userdata) {
         if (resp->error) {
                 h->ping = PING_FAILED;
                 h->ping_error = resp->error;
-                h->ping_message = util_printf("registry %s/v2/ unreachable: %s", h->base_url,
-                                              resp->error_message ? resp->error_message
-                                                                  : strerror(-resp->error));
+                const char *why = resp->error_message ? resp->error_message : strerror(-resp->error);
+                if (resp->error == -EKEYREJECTED)
+                        h->ping_message = util_printf(
+                                "registry %s/v2/: TLS certificate not verified: %s (a private CA is trusted with "
+                                "\"ca_file\" for \"%s\" in the configuration's \"registries\")",
+                                h->base_url, why, h->domain);
+                else if (h->https_error)
+                        h->ping_message = util_printf("registry %s/v2/ unreachable: %s (and over https: %s)",
+                                                      h->base_url, why, h->https_error);
+                else
+                        h->ping_message = util_printf("registry %s/v2/ unreachable: %s", h->base_url, why);
                 for (struct op *op = host_take_waiting(h), *next; op; op = next) {
                         next = op->next;
                         op_fail(op, h->ping_error, "%s", h->ping_message ? h->ping_message : "registry unreachable");
@@ -548,6 +585,7 @@ static void host_start_ping(struct host *h) {
                         .max_body = ERROR_BODY_MAX,
                         /* A fallback to HTTP waits behind no retries of a TLS handshake that cannot work. */
                         .no_retry = h->https && h->allow_http && !h->http_fallback_tried,
+                        .ca_file = h->ca_file,
                 };
                 r = http_submit(rc->http, &req, on_ping, h);
         }
@@ -575,6 +613,7 @@ static void on_credentials(int error, const struct auth_credentials *creds, cons
         struct host *h = userdata;
         if (error == 0 && creds && auth_credentials_copy(creds, &h->creds) < 0)
                 error = -ENOMEM;
+        auth_credentials_fingerprint(&h->creds, h->creds_fingerprint);
         if (error_message)
                 set_note(h->rc, error_message);
         /* Failing credentials leave us anonymous: public repositories still work, and an access
@@ -585,77 +624,112 @@ static void on_credentials(int error, const struct auth_credentials *creds, cons
 
 /* ---- Tokens -------------------------------------------------------------------------------- */
 
+/* Tokens of this host's challenge, fetched with its credentials. */
+static struct token_cache_key host_token_key(const struct host *h, const struct auth_challenge *ch) {
+        return (struct token_cache_key) {
+                .registry = h->domain,
+                .credentials = h->creds_fingerprint,
+                .realm = ch->realm,
+                .service = ch->service,
+        };
+}
+
+static struct auth_registry host_auth_registry(const struct host *h) {
+        return (struct auth_registry) { .host = h->domain, .base_url = h->base_url, .ca_file = h->ca_file };
+}
+
 static void batch_free(struct batch *b) {
         util_strv_free(b->scopes);
         free(b);
 }
 
-static void strv_remove(char **l, const char *s) {
-        if (!l)
-                return;
-        for (size_t i = 0; l[i]; i++)
-                if (streq(l[i], s)) {
-                        free(l[i]);
-                        size_t j = i;
-                        for (; l[j + 1]; j++)
-                                l[j] = l[j + 1];
-                        l[j] = NULL;
-                        return;
-                }
+static struct scope_info *host_scope(const struct host *h, const char *scope) {
+        return hashmap_get(h->scopes, scope, strlen(scope));
 }
 
 static void on_batch_token(int error, const char *token, const char *error_message, void *userdata) {
         struct batch *b = userdata;
         struct host *h = b->host;
+        struct registry_client *rc = h->rc;
         int64_t now = util_now_ms();
+        struct token_cache_key key = host_token_key(h, h->challenge);
         for (char **s = b->scopes; *s; s++) {
-                strv_remove(h->inflight, *s);
+                struct scope_info *si = host_scope(h, *s);
+                si->batch = NULL;
                 /* A token that does not grant a scope it was asked for is the issuer's "no". */
-                if (error == 0 && !h->rc->dead &&
-                    !auth_cache_lookup(h->rc->auth, h->challenge->realm, h->challenge->service, *s, now) &&
-                    !util_strv_contains(h->denied, *s))
-                        (void) util_strv_push(&h->denied, *s);
+                si->state = error == 0 && !rc->dead && !auth_cache_lookup(rc->auth, &key, *s, now) ? SCOPE_DENIED
+                                                                                                   : SCOPE_DECLARED;
+        }
+        for (struct op *op = b->waiting, *next; op; op = next) {
+                next = op->next;
+                op->next = NULL;
+                if (rc->dead || error == -ECANCELED)
+                        op_fail_canceled(op);
+                else if (error < 0)
+                        op_fail(op, error, "%s", error_message ? error_message : strerror(-error));
+                else
+                        op_authorize(op);
         }
         batch_free(b);
 }
 
-/* Starts one token request for scope and every other declared scope of the host not yet covered. */
-static int start_batch(struct host *h, const char *scope) {
+/* Starts one token request for scope and the declared scopes of the host after it that no token
+ * covers yet. */
+static int start_batch(struct host *h, const char *scope, struct scope_info *info) {
         struct registry_client *rc = h->rc;
         const struct auth_challenge *ch = h->challenge;
         int64_t now = util_now_ms();
+        struct token_cache_key key = host_token_key(h, ch);
         struct batch *b = calloc(1, sizeof *b);
         if (!b)
                 return -ENOMEM;
         b->host = h;
+        b->waiting_tail = &b->waiting;
         if (util_strv_push(&b->scopes, scope) < 0) {
                 batch_free(b);
                 return -ENOMEM;
         }
-        size_t n = 1, bytes = strlen(scope);
-        for (char **s = h->declared; s && *s && n < REGISTRY_TOKEN_MAX_SCOPES; s++) {
-                size_t l = strlen(*s);
-                if (streq(*s, scope) || bytes + l > REGISTRY_TOKEN_MAX_SCOPE_BYTES ||
-                    util_strv_contains(h->inflight, *s) || util_strv_contains(h->denied, *s) ||
-                    auth_cache_lookup(rc->auth, ch->realm, ch->service, *s, now))
+        /* The scan goes on from where the last batch stopped, so each declared scope is looked at
+         * about once however many batches there are. */
+        size_t n = 1, bytes = strlen(scope), next = h->next_declared;
+        for (; h->next_declared < h->n_declared && n < REGISTRY_TOKEN_MAX_SCOPES; h->next_declared++) {
+                const char *s = h->declared[h->next_declared];
+                size_t l = strlen(s);
+                if (bytes + l > REGISTRY_TOKEN_MAX_SCOPE_BYTES)
+                        break;
+                if (streq(s, scope) || host_scope(h, s)->state != SCOPE_DECLARED ||
+                    auth_cache_lookup(rc->auth, &key, s, now))
                         continue;
-                if (util_strv_push(&b->scopes, *s) < 0) {
+                if (util_strv_push(&b->scopes, s) < 0) {
+                        h->next_declared = next;
                         batch_free(b);
                         return -ENOMEM;
                 }
                 n++;
                 bytes += l;
         }
-        int r = auth_fetch_token(rc->auth, rc->http, ch, h->https, (const char *const *) b->scopes, &h->creds,
+        struct auth_registry reg = host_auth_registry(h);
+        int r = auth_fetch_token(rc->auth, rc->http, &reg, ch, (const char *const *) b->scopes, &h->creds,
                                  on_batch_token, b);
         if (r < 0) {
+                h->next_declared = next;
                 batch_free(b);
                 return r;
         }
-        for (char **s = b->scopes; *s; s++)
-                if (util_strv_push(&h->inflight, *s) < 0)
-                        break;
+        info->state = SCOPE_INFLIGHT;
+        info->batch = b;
+        for (char **s = b->scopes + 1; *s; s++) {
+                struct scope_info *si = host_scope(h, *s);
+                si->state = SCOPE_INFLIGHT;
+                si->batch = b;
+        }
         return 0;
+}
+
+static void batch_wait(struct batch *b, struct op *op) {
+        op->next = NULL;
+        *b->waiting_tail = op;
+        b->waiting_tail = &op->next;
 }
 
 static void on_op_token(int error, const char *token, const char *error_message, void *userdata) {
@@ -717,6 +791,7 @@ static void op_send(struct op *op, const char *authorization, const char *bearer
                 .headers = headers,
                 .max_body = op->kind == OP_TAGS ? REGISTRY_MAX_TAGS_PAGE_BYTES : MANIFEST_MAX_SIZE,
                 .follow_redirects = op->kind != OP_TAGS,
+                .ca_file = h->ca_file,
                 .deadline = op->deadline,
         };
         int r = http_submit(rc->http, &req, on_response, op);
@@ -788,7 +863,8 @@ static void op_authorize(struct op *op) {
 
         /* A 401 naming another scope is answered with a token for exactly that scope. */
         const char *scope = op->challenge && op->challenge->scope ? op->challenge->scope : op->scope;
-        const char *token = auth_cache_lookup(rc->auth, ch->realm, ch->service, scope, util_now_ms());
+        struct token_cache_key key = host_token_key(h, ch);
+        const char *token = auth_cache_lookup(rc->auth, &key, scope, util_now_ms());
         if (token) {
                 _cleanup_free_ char *header = util_printf("Authorization: Bearer %s", token);
                 if (!header) {
@@ -799,24 +875,29 @@ static void op_authorize(struct op *op) {
                 explicit_bzero(header, strlen(header));
                 return;
         }
-        if (op->token_attempted || (!op->challenge && util_strv_contains(h->denied, scope))) {
+        /* The host's own scopes wait for a batch; a challenge's scope gets a token of its own. */
+        struct scope_info *si = op->challenge ? NULL : host_scope(h, scope);
+        if (op->token_attempted || (si && si->state == SCOPE_DENIED)) {
                 op_fail(op, -EACCES,
                         "pull access denied by the token issuer (the repository does not exist, or it is "
                         "private and needs credentials: docker login %s)%s%s",
                         h->domain, rc->creds_note ? "; credentials: " : "", rc->creds_note ? rc->creds_note : "");
                 return;
         }
-        int r = 0;
-        if (!op->challenge && !util_strv_contains(h->inflight, scope))
-                r = start_batch(h, scope);
-        if (r >= 0) {
+        int r;
+        struct auth_registry reg = host_auth_registry(h);
+        if (si) {
+                r = si->state == SCOPE_INFLIGHT ? 0 : start_batch(h, scope, si);
+                if (r >= 0)
+                        batch_wait(si->batch, op);
+        } else {
                 const char *one[] = { scope, NULL };
-                r = auth_fetch_token(rc->auth, rc->http, ch, h->https, one, &h->creds, on_op_token, op);
+                r = auth_fetch_token(rc->auth, rc->http, &reg, ch, one, &h->creds, on_op_token, op);
         }
         if (r < 0) {
                 _cleanup_free_ char *why = NULL;
                 if (r == -EPERM)
-                        (void) auth_check_realm(ch->realm, h->https, &why);
+                        (void) auth_check_realm(ch->realm, &reg, !auth_credentials_is_anonymous(&h->creds), &why);
                 op_fail(op, r, "token: %s", why ? why : strerror(-r));
                 return;
         }
@@ -833,6 +914,11 @@ static void op_fail_status(struct op *op, const struct http_response *resp) {
         op_fail(op, status_error(resp->status), "HTTP %ld%s%s%s%s%s", resp->status, detail ? " " : "",
                 detail ? detail : "", resp->status == 429 ? " (pull rate limit)" : "",
                 retry_s ? "; Retry-After: " : "", retry_s ? retry_s : "");
+}
+
+/* Whether url is on the registry's own endpoint (scheme, host and port), not a redirect target. */
+static bool host_owns_url(const struct host *h, const char *url) {
+        return url && host_same_origin(url, h->base_url);
 }
 
 /* A 401 that names what it wants gets one more try with a token for that. */
@@ -1137,6 +1223,17 @@ static void on_response(const struct http_response *resp, void *userdata) {
                                 resp->error_message ? resp->error_message : strerror(-resp->error));
                 return;
         }
+        if (resp->status == 401 && !host_owns_url(op->host, resp->url)) {
+                /* A redirect target (a CDN) is not the registry: its challenge gets neither the
+                 * registry's credentials nor its tokens. */
+                /* Without the query: a CDN's signed URL holds its own credentials. */
+                _cleanup_free_ char *bare = resp->url ? strndup(resp->url, strcspn(resp->url, "?#")) : NULL;
+                _cleanup_free_ char *where = bare ? sanitize(bare, 200) : NULL;
+                op_fail(op, -EACCES, "HTTP 401 from %s, where the registry redirected: not the registry, so no "
+                        "credentials or token are sent there",
+                        where ? where : "a redirect target");
+                return;
+        }
         if (resp->status == 401 && op_retry_auth(op, resp))
                 return;
         if (op->kind == OP_TAGS) {
@@ -1243,9 +1340,27 @@ static void on_defer(uv_timer_t *t) {
 }
 
 static int declare(struct host *h, const char *scope) {
-        if (util_strv_contains(h->declared, scope))
+        size_t len = strlen(scope);
+        if (hashmap_get(h->scopes, scope, len))
                 return 0;
-        return util_strv_push(&h->declared, scope);
+        if (h->n_declared == h->declared_cap) {
+                size_t cap = h->declared_cap ? h->declared_cap * 2 : 16;
+                char **l = realloc(h->declared, cap * sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+                h->declared = l;
+                h->declared_cap = cap;
+        }
+        struct scope_info *si = calloc(1, sizeof *si);
+        char *copy = strdup(scope);
+        int r = si && copy ? hashmap_put(h->scopes, scope, len, si) : -ENOMEM;
+        if (r < 0) {
+                free(si);
+                free(copy);
+                return r;
+        }
+        h->declared[h->n_declared++] = copy;
+        return 0;
 }
 
 static int op_new(struct registry_client *rc, enum op_kind kind, const char *domain, const char *path,

@@ -23,7 +23,7 @@ struct registry_client;
 #define REGISTRY_DEFAULT_RATELIMIT_RESERVE 5u
 
 struct registry_options {
-        /* Endpoints: config->registries (url, insecure), via config_registry_endpoint. NULL: the
+        /* Endpoints: config->registries (url, insecure, ca_file), via config_registry_endpoint. NULL: the
          * defaults (https://registry-1.docker.io for docker.io, https://HOST for others; plain
          * HTTP only for loopback hosts). Not copied: must outlive the client. */
         const struct config *config;
@@ -75,6 +75,8 @@ int registry_client_add_scope(struct registry_client *rc, const char *domain, co
  *   -E2BIG            more than REGISTRY_MAX_TAG_PAGES pages or REGISTRY_MAX_TAGS tags
  *   -ELOOP            the tag pages link back to a page already fetched
  *   -EPROTO           another HTTP status
+ *   -EKEYREJECTED     the registry's TLS certificate could not be verified (never retried over
+ *                     plain HTTP; "ca_file" in its configuration trusts a private CA)
  *   -ETIMEDOUT, -ECONNREFUSED, -EFBIG, ...  transport errors from lib/http (after its retries)
  *   -ECANCELED        the client was freed
  * Results are NULL on error. A result's pointer fields are owned by the client and freed after

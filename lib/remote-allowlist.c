@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "allowlist.h"
+#include "host.h"
 #include "http.h"
 #include "util.h"
 
@@ -136,7 +137,8 @@ static void on_response(const struct http_response *resp, void *userdata) {
 
 int remote_allowlist_fetch(struct http_client *http, const char *url, const char *cache_dir, remote_allowlist_fn cb,
                            void *userdata) {
-        if (!http || !url || !cb)
+        /* Credentials in the URL would be repeated in messages and cached files. */
+        if (!http || !url || !cb || host_url_has_userinfo(url))
                 return -EINVAL;
         struct fetch *f = calloc(1, sizeof(struct fetch));
         if (!f)

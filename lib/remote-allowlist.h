@@ -21,6 +21,7 @@ typedef void (*remote_allowlist_fn)(int error, const char *message, const struct
 /* GETs url (at most ALLOWLIST_SOURCE_MAX bytes). With cache_dir (created 0700 when missing), the
  * last good copy and its ETag / Last-Modified live there: the request is conditional, a 304 answers
  * from the cache, and a failure falls back to the cache with a note. Without cache_dir every fetch
- * is plain. Returns 0 when cb will run (from the loop), or -EINVAL / -ENOMEM / http_submit's error. */
+ * is plain. Returns 0 when cb will run (from the loop), or -EINVAL (also for a URL with userinfo) /
+ * -ENOMEM / http_submit's error. */
 int remote_allowlist_fetch(struct http_client *http, const char *url, const char *cache_dir, remote_allowlist_fn cb,
                            void *userdata);

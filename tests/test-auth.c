@@ -342,104 +342,17 @@ static void test_token_response(void) {
         CHECK_INT(auth_parse_token_response("{}", 2u << 20, now, &token, &exp), -EBADMSG);
 }
 
-static void test_cache(void) {
-        struct auth_cache *c = NULL;
-        CHECK_INT(auth_cache_new(&c), 0);
-        const int64_t t0 = 1000000;
-        const char *realm = "https://auth.example/token", *svc = "registry.example";
-
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:a:pull", t0) == NULL);
-
-        const char *s1[] = { "repository:a:pull", "repository:b:pull,push", NULL };
-        CHECK_INT(auth_cache_store(c, realm, svc, s1, "tok1", t0, t0 + 60000), 0);
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:a:pull", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:b:pull", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:b:push", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:b:push,pull", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:a:pull repository:b:pull", t0), "tok1");
-        CHECK_STR(auth_cache_lookup(c, realm, svc, NULL, t0), "tok1");
-        /* Not covered: another action, another repository, another realm or service. */
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:a:push", t0) == NULL);
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:a:pull,push", t0) == NULL);
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:c:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:a:pull repository:c:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:a/b:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, realm, svc, "registry:a:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, "https://other/token", svc, "repository:a:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, realm, "other", "repository:a:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, realm, NULL, "repository:a:pull", t0) == NULL);
-
-        /* Expiry with a fake clock: 60 s lifetime, refreshed 10 s early. */
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:a:pull", t0 + 49999), "tok1");
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:a:pull", t0 + 50000) == NULL);
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:a:pull", t0 + 60000) == NULL);
-
-        /* A short-lived token: the margin is a quarter of its lifetime. */
-        const char *s2[] = { "repository:short:pull", NULL };
-        CHECK_INT(auth_cache_store(c, realm, svc, s2, "short", t0, t0 + 4000), 0);
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:short:pull", t0 + 2999), "short");
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:short:pull", t0 + 3000) == NULL);
-
-        /* Already expired: not stored. */
-        CHECK_INT(auth_cache_store(c, realm, svc, s2, "dead", t0, t0), 0);
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:short:pull", t0), "short");
-
-        /* The longest-lived of several covering tokens is returned. */
-        const char *s3[] = { "repository:a:pull", NULL };
-        CHECK_INT(auth_cache_store(c, realm, svc, s3, "tok2", t0 + 1000, t0 + 301000), 0);
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:a:pull", t0 + 1000), "tok2");
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:b:pull", t0 + 1000), "tok1");
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:a:pull", t0 + 200000), "tok2");
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:b:pull", t0 + 200000) == NULL);
-
-        /* A token with no scopes serves the base endpoint only; a service of NULL is its own key. */
-        CHECK_INT(auth_cache_store(c, "https://bare/token", NULL, NULL, "bare", t0, t0 + 60000), 0);
-        CHECK_STR(auth_cache_lookup(c, "https://bare/token", NULL, NULL, t0), "bare");
-        CHECK(auth_cache_lookup(c, "https://bare/token", NULL, "repository:a:pull", t0) == NULL);
-        CHECK(auth_cache_lookup(c, "https://bare/token", "svc", NULL, t0) == NULL);
-
-        /* Wildcard actions and scopes that are not type:name:actions. */
-        const char *s4[] = { "repository:w:*", "registry:catalog:*", "opaque-scope", NULL };
-        CHECK_INT(auth_cache_store(c, realm, "wild", s4, "wild", t0, t0 + 60000), 0);
-        CHECK_STR(auth_cache_lookup(c, realm, "wild", "repository:w:pull,push,delete", t0), "wild");
-        CHECK_STR(auth_cache_lookup(c, realm, "wild", "registry:catalog:*", t0), "wild");
-        CHECK_STR(auth_cache_lookup(c, realm, "wild", "opaque-scope", t0), "wild");
-        CHECK(auth_cache_lookup(c, realm, "wild", "opaque", t0) == NULL);
-
-        /* Tokens that would break a header line are refused. */
-        CHECK_INT(auth_cache_store(c, realm, svc, s3, "a\r\nb", t0, t0 + 60000), -EINVAL);
-        CHECK_INT(auth_cache_store(c, realm, svc, s3, "", t0, t0 + 60000), -EINVAL);
-
-        /* The cache stays bounded: the oldest entries make room. */
-        int bulk_errors = 0;
-        for (int i = 0; i < 1100; i++) {
-                char scope[64], tok[32];
-                snprintf(scope, sizeof(scope), "repository:bulk%d:pull", i);
-                snprintf(tok, sizeof(tok), "bulk%d", i);
-                const char *s[] = { scope, NULL };
-                if (auth_cache_store(c, realm, "bulk", s, tok, t0, t0 + 60000 + i) < 0)
-                        bulk_errors++;
-        }
-        CHECK_INT(bulk_errors, 0);
-        CHECK(auth_cache_lookup(c, realm, "bulk", "repository:bulk0:pull", t0) == NULL);
-        CHECK_STR(auth_cache_lookup(c, realm, "bulk", "repository:bulk1099:pull", t0), "bulk1099");
-        /* Entries closest to their refresh made room: the short token went, the long-lived one stayed. */
-        CHECK(auth_cache_lookup(c, realm, svc, "repository:short:pull", t0) == NULL);
-        CHECK_STR(auth_cache_lookup(c, realm, svc, "repository:a:pull", t0 + 1000), "tok2");
-
-        auth_cache_free(c);
-        auth_cache_free(NULL);
-}
-
 static void test_realm(void) {
         char *msg = NULL;
-        CHECK_INT(auth_check_realm("https://auth.docker.io/token", true, &msg), 0);
+        const struct auth_registry https = { .host = "registry.example", .base_url = "https://registry.example" };
+        const struct auth_registry http = { .host = "127.0.0.1:5000", .base_url = "http://127.0.0.1:5000" };
+        CHECK_INT(auth_check_realm("https://auth.docker.io/token", &https, false, &msg), 0);
         CHECK(msg == NULL);
-        CHECK_INT(auth_check_realm("HTTPS://auth.docker.io/token", true, NULL), 0);
-        CHECK_INT(auth_check_realm("http://127.0.0.1:5001/token", false, NULL), 0);
-        CHECK_INT(auth_check_realm("https://127.0.0.1:5001/token", false, NULL), 0);
+        CHECK_INT(auth_check_realm("HTTPS://auth.docker.io/token", &https, false, NULL), 0);
+        CHECK_INT(auth_check_realm("http://127.0.0.1:5001/token", &http, false, NULL), 0);
+        CHECK_INT(auth_check_realm("https://127.0.0.1:5001/token", &http, false, NULL), 0);
 
-        CHECK_INT(auth_check_realm("http://auth.example/token?x=1", true, &msg), -EPERM);
+        CHECK_INT(auth_check_realm("http://auth.example/token?x=1", &https, false, &msg), -EPERM);
         CHECK(msg && strstr(msg, "http://auth.example/token") && strstr(msg, "downgrade"));
         CHECK(msg && !strstr(msg, "x=1"));
         free(msg);
@@ -448,16 +361,32 @@ static void test_realm(void) {
                               "https://", "https:///token", "https://auth.example/to ken", "https://auth.example/\r\n" };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 msg = NULL;
-                CHECK_INT(auth_check_realm(bad[i], false, &msg), -EPERM);
+                CHECK_INT(auth_check_realm(bad[i], &http, false, &msg), -EPERM);
                 CHECK(msg != NULL);
                 free(msg);
         }
-        CHECK_INT(auth_check_realm(NULL, false, NULL), -EPERM);
+        CHECK_INT(auth_check_realm(NULL, &http, false, NULL), -EPERM);
 
         msg = NULL;
-        CHECK_INT(auth_check_realm("https://user:hunter2@auth.example/token", false, &msg), -EPERM);
+        CHECK_INT(auth_check_realm("https://user:hunter2@auth.example/token", &http, false, &msg), -EPERM);
         CHECK(msg && strstr(msg, "https://auth.example/token") && !strstr(msg, "hunter2") && !strstr(msg, "user"));
         free(msg);
+
+        /* Credentials over plain HTTP go to the registry's own host only (any port), never elsewhere. */
+        CHECK_INT(auth_check_realm("http://127.0.0.1:5001/token", &http, true, NULL), 0);
+        CHECK_INT(auth_check_realm("http://127.0.0.2:5001/token", &http, false, NULL), 0);
+        msg = NULL;
+        CHECK_INT(auth_check_realm("http://127.0.0.2:5001/token", &http, true, &msg), -EPERM);
+        CHECK_STR(msg, "token realm \"http://127.0.0.2:5001/token\" refused: credentials for 127.0.0.1:5000 are not "
+                       "sent over plain HTTP to another host");
+        free(msg);
+        const struct auth_registry v6 = { .host = "[::1]:5000", .base_url = "http://[::1]:5000" };
+        CHECK_INT(auth_check_realm("http://[::1]:5001/token", &v6, true, NULL), 0);
+        CHECK_INT(auth_check_realm("http://[::2]:5001/token", &v6, true, NULL), -EPERM);
+        CHECK_INT(auth_check_realm("http://localhost:5001/token", &http, true, NULL), -EPERM);
+        /* Over TLS a registry may name a realm elsewhere (Docker Hub names auth.docker.io). */
+        CHECK_INT(auth_check_realm("https://auth.docker.io/token", &https, true, NULL), 0);
+        CHECK_INT(auth_check_realm("https://127.0.0.2:5001/token", &http, true, NULL), 0);
 }
 
 static void test_fetch_refusals(void) {
@@ -465,15 +394,22 @@ static void test_fetch_refusals(void) {
         CHECK_INT(auth_cache_new(&c), 0);
         /* These are refused before any request, so the client is never touched. */
         struct http_client *dummy = (struct http_client *) c;
+        const struct auth_registry https = { .host = "registry.example", .base_url = "https://registry.example" };
+        const struct auth_registry http = { .host = "127.0.0.1:5000", .base_url = "http://127.0.0.1:5000" };
         struct auth_challenge ch = { .scheme = AUTH_SCHEME_BEARER, .realm = (char *) "http://auth.example/token" };
-        CHECK_INT(auth_fetch_token(c, dummy, &ch, true, NULL, NULL, NULL, NULL), -EINVAL);
+        CHECK_INT(auth_fetch_token(c, dummy, &https, &ch, NULL, NULL, NULL, NULL), -EINVAL);
         struct auth_challenge none = { .scheme = AUTH_SCHEME_BEARER };
-        CHECK_INT(auth_fetch_token(c, dummy, &none, false, NULL, NULL, (auth_token_fn) 1, NULL), -EINVAL);
-        CHECK_INT(auth_fetch_token(c, dummy, &ch, true, NULL, NULL, (auth_token_fn) 1, NULL), -EPERM);
+        CHECK_INT(auth_fetch_token(c, dummy, &http, &none, NULL, NULL, (auth_token_fn) 1, NULL), -EINVAL);
+        CHECK_INT(auth_fetch_token(c, dummy, &https, &ch, NULL, NULL, (auth_token_fn) 1, NULL), -EPERM);
         struct auth_challenge basic = { .scheme = AUTH_SCHEME_BASIC, .realm = (char *) "https://auth.example/token" };
-        CHECK_INT(auth_fetch_token(c, dummy, &basic, true, NULL, NULL, (auth_token_fn) 1, NULL), -EINVAL);
+        CHECK_INT(auth_fetch_token(c, dummy, &https, &basic, NULL, NULL, (auth_token_fn) 1, NULL), -EINVAL);
         ch.realm = (char *) "gopher://auth.example/token";
-        CHECK_INT(auth_fetch_token(c, dummy, &ch, false, NULL, NULL, (auth_token_fn) 1, NULL), -EPERM);
+        CHECK_INT(auth_fetch_token(c, dummy, &http, &ch, NULL, NULL, (auth_token_fn) 1, NULL), -EPERM);
+        struct auth_credentials user = { .username = (char *) "u", .password = (char *) "p" };
+        ch.realm = (char *) "http://127.0.0.2:5001/token";
+        CHECK_INT(auth_fetch_token(c, dummy, &http, &ch, NULL, &user, (auth_token_fn) 1, NULL), -EPERM);
+        const struct auth_registry nameless = { .base_url = "https://registry.example" };
+        CHECK_INT(auth_fetch_token(c, dummy, &nameless, &ch, NULL, NULL, (auth_token_fn) 1, NULL), -EINVAL);
         ch.realm = (char *) "https://auth.example/token";
 
         char **many = calloc(258, sizeof(char *));
@@ -481,7 +417,7 @@ static void test_fetch_refusals(void) {
         for (int i = 0; many && i < 257; i++)
                 many[i] = util_printf("repository:r%d:pull", i);
         if (many)
-                CHECK_INT(auth_fetch_token(c, dummy, &ch, true, (const char *const *) many, NULL, (auth_token_fn) 1,
+                CHECK_INT(auth_fetch_token(c, dummy, &https, &ch, (const char *const *) many, NULL, (auth_token_fn) 1,
                                            NULL),
                           -E2BIG);
         util_strv_free(many);
@@ -554,7 +490,6 @@ int main(void) {
         test_token68();
         test_garbage();
         test_token_response();
-        test_cache();
         test_realm();
         test_fetch_refusals();
         test_credentials_and_basic();

@@ -197,6 +197,19 @@ static void test_allowlist(void) {
         expect_error(__LINE__, "{\"allowlist\": [\"/a\", \"http://example.com/list\"]}",
                      "config.json: allowlist[1]: \"http://example.com/list\": plain HTTP is allowed only for a "
                      "loopback host; use https://");
+        /* Userinfo is refused, and the password is in no message. */
+        expect_error(__LINE__, "{\"allowlist\": [\"/a\", \"https://user:hunter2@example.com/list.txt\"]}",
+                     "config.json: allowlist[1]: \"https://example.com/list.txt\": a user name or password in an "
+                     "allow-list URL is refused (it would be repeated in messages, the state and the cache)");
+        expect_error(__LINE__, "{\"allowlist\": \"http://token@127.0.0.1:8080/l\"}",
+                     "config.json: allowlist: \"http://127.0.0.1:8080/l\": a user name or password in an allow-list "
+                     "URL is refused (it would be repeated in messages, the state and the cache)");
+        expect_error(__LINE__, "{\"allowlist\": \"https://a:b@c@example.com/l\"}",
+                     "config.json: allowlist: \"https://example.com/l\": a user name or password in an allow-list "
+                     "URL is refused (it would be repeated in messages, the state and the cache)");
+        l = load("{\"allowlist\": \"https://example.com/a@b/list.txt\"}");
+        CHECK_INT(l.r, 0);
+        load_done(&l);
         expect_error(__LINE__, "{\"allowlist\": \"ftp://example.com/list\"}",
                      "config.json: allowlist: \"ftp://example.com/list\" is not an absolute http:// or https:// URL");
         expect_error(__LINE__, "{\"allowlist\": \"https:///list\"}",
@@ -358,7 +371,7 @@ static void test_registries(void) {
                      "config.json: registries.\"ghcr.io\".url: \"https://x.example/v2\" must not have a path (the "
                      "registry API is always at /v2/)");
         expect_error(__LINE__, "{\"registries\": {\"ghcr.io\": {\"url\": \"https://u:p@x.example\"}}}",
-                     "config.json: registries.\"ghcr.io\".url: \"https://u:p@x.example\" must not contain credentials");
+                     "config.json: registries.\"ghcr.io\".url: \"https://x.example\" must not contain credentials");
         expect_error(__LINE__, "{\"registries\": {\"ghcr.io\": {\"url\": \"https://x.example/?a=b\"}}}",
                      "config.json: registries.\"ghcr.io\".url: \"https://x.example/?a=b\" must not have a query or a "
                      "fragment");
@@ -675,6 +688,51 @@ static void test_loopback(void) {
                 CHECK_MSG(!config_host_is_loopback(no[i]), "%s should not be loopback", no[i]);
 }
 
+static void test_ca_file(void) {
+        char dir[] = "/tmp/test-config-ca-XXXXXX";
+        REQUIRE(mkdtemp(dir));
+        _cleanup_free_ char *pem = util_printf("%s/ca.pem", dir);
+        FILE *f = fopen(pem, "w");
+        REQUIRE(f && fputs("-----BEGIN CERTIFICATE-----\n", f) >= 0 && fclose(f) == 0);
+
+        /* Relative to the config file's directory; index.docker.io finds docker.io's. */
+        struct load l = load_base("{\"registries\": {\"docker.io\": {\"ca_file\": \"ca.pem\"}, "
+                                  "\"ghcr.io\": {\"insecure\": true}}}",
+                                  dir);
+        CHECK_INT(l.r, 0);
+        if (l.r == 0) {
+                CHECK_STR(config_registry_ca_file(&l.c, "docker.io"), pem);
+                CHECK_STR(config_registry_ca_file(&l.c, "Index.Docker.IO"), pem);
+                CHECK_STR(config_registry_ca_file(&l.c, "ghcr.io"), NULL);
+                CHECK_STR(config_registry_ca_file(&l.c, "quay.io"), NULL);
+                CHECK_STR(config_registry_ca_file(&l.c, "not a host"), NULL);
+        }
+        load_done(&l);
+        CHECK_STR(config_registry_ca_file(NULL, "docker.io"), NULL);
+
+        _cleanup_free_ char *absolute = util_printf("{\"registries\": {\"r.example\": {\"ca_file\": \"%s\"}}}", pem);
+        l = load(absolute);
+        CHECK(l.r == 0 && streq_ptr(config_registry_ca_file(&l.c, "r.example"), pem));
+        load_done(&l);
+
+        _cleanup_free_ char *missing = util_printf("{\"registries\": {\"r.example\": {\"ca_file\": \"%s/nope.pem\"}}}", dir);
+        _cleanup_free_ char *missing_error = util_printf(
+                "config.json: registries.\"r.example\".ca_file: cannot read \"%s/nope.pem\": No such file or directory",
+                dir);
+        expect_error(__LINE__, missing, missing_error);
+        _cleanup_free_ char *directory = util_printf("{\"registries\": {\"r.example\": {\"ca_file\": \"%s\"}}}", dir);
+        _cleanup_free_ char *directory_error =
+                util_printf("config.json: registries.\"r.example\".ca_file: cannot read \"%s\": not a regular file", dir);
+        expect_error(__LINE__, directory, directory_error);
+        expect_error(__LINE__, "{\"registries\": {\"r.example\": {\"ca_file\": true}}}",
+                     "config.json: registries.\"r.example\".ca_file: expected a string, got a boolean");
+        expect_error(__LINE__, "{\"registries\": {\"r.example\": {\"ca_file\": \"\"}}}",
+                     "config.json: registries.\"r.example\".ca_file: empty; expected the path of a PEM file of CA "
+                     "certificates");
+        unlink(pem);
+        rmdir(dir);
+}
+
 int main(void) {
         test_defaults();
         test_every_key();
@@ -690,6 +748,7 @@ int main(void) {
         test_files();
         test_endpoints();
         test_loopback();
+        test_ca_file();
         test_xdg();
         return check_summary("test-config");
 }

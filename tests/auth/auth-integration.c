@@ -15,6 +15,18 @@ static uv_loop_t loop;
 static struct http_client *http;
 static struct auth_cache *cache;
 static const char *registry, *registry_url, *token_url, *service, *control_url, *password;
+/* The registry under test, and the same host as if it spoke https (whose realm may not be http). */
+static struct auth_registry reg, https_reg;
+
+/* The cache key of ch's tokens for the registry under test, fetched with creds. */
+static const struct token_cache_key *key_of(const struct auth_challenge *ch, const struct auth_credentials *creds) {
+        static char fingerprint[72];
+        static struct token_cache_key k;
+        auth_credentials_fingerprint(creds, fingerprint);
+        k = (struct token_cache_key) { .registry = registry, .credentials = fingerprint, .realm = ch->realm,
+                                       .service = ch->service };
+        return &k;
+}
 
 /* ---- the harness's control API, outside the client under test ---- */
 
@@ -122,7 +134,7 @@ static void fetch_done(struct fetch_result *f) {
 static struct fetch_result fetch(const struct auth_challenge *ch, const char *const *scopes,
                                  const struct auth_credentials *creds) {
         struct fetch_result f = {};
-        CHECK_INT(auth_fetch_token(cache, http, ch, false, scopes, creds, on_token, &f), 0);
+        CHECK_INT(auth_fetch_token(cache, http, &reg, ch, scopes, creds, on_token, &f), 0);
         CHECK_INT(f.calls, 0);
         uv_run(&loop, UV_RUN_DEFAULT);
         CHECK_INT(f.calls, 1);
@@ -150,7 +162,7 @@ static void test_flow(const struct auth_challenge *ch) {
         int64_t now = util_now_ms();
         /* auth/one may also be served by the token fetched for its challenge earlier. */
         for (size_t i = 0; scopes[i]; i++) {
-                const char *t = auth_cache_lookup(cache, ch->realm, ch->service, scopes[i], now);
+                const char *t = auth_cache_lookup(cache, key_of(ch, NULL), scopes[i], now);
                 CHECK(t != NULL);
                 if (i > 0)
                         CHECK(t && f.token && streq(t, f.token));
@@ -158,7 +170,7 @@ static void test_flow(const struct auth_challenge *ch) {
         const char *repos[] = { "auth/one", "auth/two", "auth/three" };
         for (size_t i = 0; i < ELEMENTSOF(repos); i++) {
                 _cleanup_free_ char *path = util_printf("/v2/%s/tags/list", repos[i]);
-                struct get_result g = get(path, auth_cache_lookup(cache, ch->realm, ch->service, scopes[i], now));
+                struct get_result g = get(path, auth_cache_lookup(cache, key_of(ch, NULL), scopes[i], now));
                 CHECK_INT(g.status, 200);
                 util_strv_free(g.www_authenticate);
         }
@@ -166,13 +178,13 @@ static void test_flow(const struct auth_challenge *ch) {
         CHECK_INT(count("GET tags"), 3);
 
         /* The base endpoint accepts any token of the realm. */
-        struct get_result g = get("/v2/", auth_cache_lookup(cache, ch->realm, ch->service, NULL, now));
+        struct get_result g = get("/v2/", auth_cache_lookup(cache, key_of(ch, NULL), NULL, now));
         CHECK_INT(g.status, 200);
         util_strv_free(g.www_authenticate);
 
         /* A scope nobody asked for is not covered. */
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, "repository:auth/four:pull", now) == NULL);
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, "repository:auth/one:push", now) == NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), "repository:auth/four:pull", now) == NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), "repository:auth/one:push", now) == NULL);
         fetch_done(&f);
 }
 
@@ -182,8 +194,8 @@ static void test_denied(const struct auth_challenge *ch) {
         struct fetch_result f = fetch(ch, scopes, NULL);
         CHECK_INT(f.error, 0);
         int64_t now = util_now_ms();
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, "repository:auth/denied:pull", now) == NULL);
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, "repository:auth/one:pull", now) != NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), "repository:auth/denied:pull", now) == NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), "repository:auth/one:pull", now) != NULL);
 
         /* And the registry agrees: 401 insufficient_scope with this token. */
         struct get_result g = get("/v2/auth/denied/tags/list", f.token);
@@ -229,7 +241,7 @@ static void test_private_with_credentials(const struct auth_challenge *ch) {
         const char *scopes[] = { "repository:auth/private:pull", NULL };
         struct fetch_result f = fetch(ch, scopes, NULL);
         CHECK_INT(f.error, 0);
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, scopes[0], util_now_ms()) == NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), scopes[0], util_now_ms()) == NULL);
         struct get_result g = get("/v2/auth/private/tags/list", f.token);
         CHECK_INT(g.status, 401);
         util_strv_free(g.www_authenticate);
@@ -252,7 +264,9 @@ static void test_private_with_credentials(const struct auth_challenge *ch) {
         reset_log();
         f = fetch(ch, scopes, &cr.creds);
         CHECK_INT(f.error, 0);
-        const char *t = auth_cache_lookup(cache, ch->realm, ch->service, scopes[0], util_now_ms());
+        /* Kept for these credentials only. */
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), scopes[0], util_now_ms()) == NULL);
+        const char *t = auth_cache_lookup(cache, key_of(ch, &cr.creds), scopes[0], util_now_ms());
         CHECK(t && f.token && streq(t, f.token));
         g = get("/v2/auth/private/tags/list", t);
         CHECK_INT(g.status, 200);
@@ -287,7 +301,7 @@ static void test_coalescing(const struct auth_challenge *ch) {
         const char *const *sets[] = { all, one, two, none, other };
         struct fetch_result f[ELEMENTSOF(sets)] = {};
         for (size_t i = 0; i < ELEMENTSOF(sets); i++)
-                CHECK_INT(auth_fetch_token(cache, http, ch, false, sets[i], NULL, on_token, &f[i]), 0);
+                CHECK_INT(auth_fetch_token(cache, http, &reg, ch, sets[i], NULL, on_token, &f[i]), 0);
         uv_run(&loop, UV_RUN_DEFAULT);
         for (size_t i = 0; i < ELEMENTSOF(sets); i++) {
                 CHECK_INT(f[i].calls, 1);
@@ -302,8 +316,8 @@ static void test_coalescing(const struct auth_challenge *ch) {
         reset_log();
         struct auth_credentials user = { .username = getenv("EXTUPDATED_TEST_USER"), .password = (char *) password };
         struct fetch_result g[2] = {};
-        CHECK_INT(auth_fetch_token(cache, http, ch, false, one, NULL, on_token, &g[0]), 0);
-        CHECK_INT(auth_fetch_token(cache, http, ch, false, one, &user, on_token, &g[1]), 0);
+        CHECK_INT(auth_fetch_token(cache, http, &reg, ch, one, NULL, on_token, &g[0]), 0);
+        CHECK_INT(auth_fetch_token(cache, http, &reg, ch, one, &user, on_token, &g[1]), 0);
         uv_run(&loop, UV_RUN_DEFAULT);
         CHECK(g[0].error == 0 && g[1].error == 0);
         CHECK_INT(count("GET token"), 2);
@@ -324,8 +338,8 @@ static void test_lifetimes_and_failures(const struct auth_challenge *ch) {
         struct fetch_result f = fetch(ch, scopes, NULL);
         CHECK_INT(f.error, 0);
         int64_t now = util_now_ms();
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, scopes[0], now + 48000) != NULL);
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, scopes[0], now + 51000) == NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), scopes[0], now + 48000) != NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), scopes[0], now + 51000) == NULL);
         fetch_done(&f);
 
         /* A short real lifetime runs out on the real clock, and the next fetch gets a new token. */
@@ -334,12 +348,12 @@ static void test_lifetimes_and_failures(const struct auth_challenge *ch) {
         CHECK_INT(auth_cache_new(&cache), 0);
         reset_log();
         f = fetch(ch, scopes, NULL);
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, scopes[0], util_now_ms()) != NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), scopes[0], util_now_ms()) != NULL);
         uv_sleep(2400);
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, scopes[0], util_now_ms()) == NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), scopes[0], util_now_ms()) == NULL);
         struct fetch_result f2 = fetch(ch, scopes, NULL);
         CHECK_INT(f2.error, 0);
-        CHECK(auth_cache_lookup(cache, ch->realm, ch->service, scopes[0], util_now_ms()) != NULL);
+        CHECK(auth_cache_lookup(cache, key_of(ch, NULL), scopes[0], util_now_ms()) != NULL);
         CHECK_INT(count("GET token"), 2);
         fetch_done(&f);
         fetch_done(&f2);
@@ -355,8 +369,8 @@ static void test_lifetimes_and_failures(const struct auth_challenge *ch) {
 
         /* This realm is plain http: an https registry may not send us there. */
         char *msg = NULL;
-        CHECK_INT(auth_fetch_token(cache, http, ch, true, scopes, NULL, on_token, &f), -EPERM);
-        CHECK_INT(auth_check_realm(ch->realm, true, &msg), -EPERM);
+        CHECK_INT(auth_fetch_token(cache, http, &https_reg, ch, scopes, NULL, on_token, &f), -EPERM);
+        CHECK_INT(auth_check_realm(ch->realm, &https_reg, false, &msg), -EPERM);
         CHECK_CONTAINS(msg, "downgrade");
         free(msg);
         CHECK_INT(f.calls, 0);
@@ -375,6 +389,8 @@ int main(void) {
                 fprintf(stderr, "run me under tests/registry/harness.py run (with token auth)\n");
                 return 77;
         }
+        reg = (struct auth_registry) { .host = registry, .base_url = registry_url };
+        https_reg = (struct auth_registry) { .host = registry, .base_url = "https://registry.example" };
         curl_global_init(CURL_GLOBAL_DEFAULT);
         if (uv_loop_init(&loop) < 0 || http_client_new(&loop, NULL, &http) < 0 || auth_cache_new(&cache) < 0)
                 return 1;
@@ -400,7 +416,7 @@ int main(void) {
         if (rch) {
                 struct fetch_result f = fetch(rch, NULL, NULL);
                 CHECK_INT(f.error, 0);
-                CHECK(auth_cache_lookup(cache, rch->realm, rch->service, rch->scope, util_now_ms()) != NULL);
+                CHECK(auth_cache_lookup(cache, key_of(rch, NULL), rch->scope, util_now_ms()) != NULL);
                 fetch_done(&f);
         }
         auth_challenges_free(rc, rn);

@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (n > 32 || (n > 0) != (c != NULL))
                 __builtin_trap();
 
-        struct auth_cache *cache = NULL;
-        if (auth_cache_new(&cache) < 0)
+        struct token_cache *cache = NULL;
+        if (token_cache_new(&cache) < 0)
                 __builtin_trap();
         for (size_t i = 0; i < n; i++) {
                 const char *name = c[i].scheme_name;
@@ -65,15 +65,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
                 if (c[i].realm) {
                         char *msg = NULL;
-                        int k = auth_check_realm(c[i].realm, i % 2, &msg);
+                        const struct auth_registry reg = { .host = "registry.example",
+                                                           .base_url = i % 2 ? "https://registry.example"
+                                                                             : "http://registry.example" };
+                        int k = auth_check_realm(c[i].realm, &reg, i % 3 == 0, &msg);
                         if ((k < 0) != (msg != NULL))
                                 __builtin_trap();
                         free(msg);
                         /* Every scope a token was stored for is covered by that token. */
                         if (c[i].scope) {
                                 const char *scopes[] = { c[i].scope, NULL };
-                                if (auth_cache_store(cache, c[i].realm, c[i].service, scopes, "t", 0, 60000) == 0 &&
-                                    !auth_cache_lookup(cache, c[i].realm, c[i].service, c[i].scope, 0))
+                                const struct token_cache_key key = { .registry = "registry.example",
+                                                                     .realm = c[i].realm, .service = c[i].service };
+                                if (token_cache_store(cache, &key, scopes, "t", 0, 60000) == 0 &&
+                                    !token_cache_lookup(cache, &key, c[i].scope, 0))
                                         __builtin_trap();
                         }
                 }
@@ -92,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (pick && any_bearer && pick->scheme != AUTH_SCHEME_BEARER)
                 __builtin_trap();
 
-        auth_cache_free(cache);
+        token_cache_free(cache);
         auth_challenges_free(c, n);
         free(text);
         return 0;

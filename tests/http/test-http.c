@@ -561,11 +561,17 @@ static void test_redirects(void) {
         result_done(&r);
         client_free(c);
 
-        /* Without the test certificate the system trust store rejects it. */
+        /* Without the test certificate the system trust store rejects it, and says so; a request's
+         * own CA file trusts it. */
         c = client(NULL);
         _cleanup_free_ char *tls = util_printf("https://127.0.0.1:%d/ok", port_tls);
         fetch(c, &(struct http_request) { .url = tls, .no_retry = true }, &r);
-        CHECK_INT(r.error, -EPROTO);
+        CHECK_INT(r.error, -EKEYREJECTED);
+        CHECK_CONTAINS(r.message, "SSL certificate problem");
+        result_done(&r);
+        fetch(c, &(struct http_request) { .url = tls, .no_retry = true, .ca_file = cert_path }, &r);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.status, 200);
         result_done(&r);
         client_free(c);
 }

@@ -6,19 +6,29 @@ Usage: fakeregistry.py -- CMD ARGS...   start the servers, run CMD with the envi
                                        stop; exit with CMD's status.
 
 Servers: "a" on 127.0.0.1 is the registry (token realm http://127.0.0.1:PORT/token); "b" on
-127.0.0.2 is another host (a CDN for blob redirects, a foreign target for Link headers). Both
-log every request with its Authorization header: GET /_log (on a) returns the log as JSON,
-POST /_reset clears it and every per-repository counter.
+127.0.0.2 is another host: a CDN for blob redirects (/cdn/), a CDN that answers 401 naming a realm of
+its own (/cdn401/, realm http://127.0.0.2:PORT/token), a foreign target for Link headers, and under
+/v2/ a second registry whose 401 names a's realm and service, as registries using Docker Hub's
+token service do. Both log every request with its Authorization header: GET /_log (on a) returns
+the log as JSON, POST /_reset clears it and every per-repository counter.
+
+"t" on 127.0.0.1 is a registry over HTTPS (every repository has tag 1.0.0; tokens from its own
+realm https://127.0.0.1:PORT/token) with a certificate for 127.0.0.1 signed by a CA made with
+openssl at start. A client that talks plain
+HTTP to it is logged as {"server": "t", "method": "PLAIN"} and hung up on.
 
 Environment for CMD: FAKE_REGISTRY (127.0.0.1:PORT), FAKE_REGISTRY_URL, FAKE_OTHER (127.0.0.2:PORT),
-FAKE_OTHER_URL.
+FAKE_OTHER_URL, FAKE_TLS (127.0.0.1:PORT), FAKE_TLS_CA (the PEM file of t's CA),
+FAKE_TLS_OTHER_CA (a CA that signed nothing of t's).
 
 Auth: /v2/ answers 401 with a Bearer challenge. A token is "tok." + base64url of the granted
-scopes (every scope asked for); /v2/NAME/... needs a token granting repository:NAME:pull, except
-scope/* which needs pull,push (its 401 names that scope).
+scopes (every scope asked for), "tok-USER." when the token request carried Basic credentials of
+USER; /v2/NAME/... needs a token granting repository:NAME:pull, except scope/* which needs
+pull,push (its 401 names that scope).
 
 Repositories (tag "1.0.0" unless said otherwise; manifests are Docker v2 images):
   ok/app           correct; its config blob redirects (307) to server b
+  redir401/app     its config blob redirects to server b, which answers 401
   bad/manifest     Docker-Content-Digest names other content; by digest: content of another digest
   bad/blob         the config blob's bytes do not match its digest
   link/other       tags: Link to server b          link/scheme     Link to https on the same host
@@ -39,9 +49,12 @@ import hashlib
 import http.server
 import json
 import os
+import socket
 import socketserver
+import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.parse
 
@@ -80,10 +93,19 @@ def bump(key):
         return counters[key]
 
 
-def token_scopes(header):
-    if not header or not header.startswith("Bearer tok."):
+def basic_user(header):
+    if not header or not header.startswith("Basic "):
         return None
-    raw = header[len("Bearer tok."):]
+    try:
+        return base64.b64decode(header[len("Basic "):]).decode().partition(":")[0]
+    except ValueError:
+        return None
+
+
+def token_scopes(header):
+    if not header or not header.startswith("Bearer tok"):
+        return None
+    raw = header.partition(".")[2]
     try:
         return json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     except ValueError:
@@ -133,14 +155,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with lock:
             log.append({"server": self.tag, "method": self.command, "path": self.path,
                         "authorization": self.headers.get("Authorization")})
-        if self.tag == "b":
+        if self.tag == "t":
+            path = self.path.partition("?")[0]
+            challenge = [("WWW-Authenticate", 'Bearer realm="https://127.0.0.1:%d/token",service="tls"' % ports["t"])]
+            if path == "/token":
+                self.reply(200, dumps({"token": "tls-token", "expires_in": 300}))
+            elif self.headers.get("Authorization") != "Bearer tls-token":
+                self.error(401, "UNAUTHORIZED", "authentication required", challenge)
+            elif path.endswith("/tags/list"):
+                self.reply(200, dumps({"name": path[len("/v2/"):-len("/tags/list")], "tags": ["1.0.0"]}))
+            else:
+                self.reply(200, b"{}")
+        elif self.tag == "b":
             self.serve_b()
         else:
             self.serve_a()
 
     def serve_b(self):
-        if self.path.startswith("/cdn/"):
+        path = self.path.partition("?")[0]
+        if path.startswith("/cdn/"):
             self.reply(200, CONFIG, content_type="application/octet-stream")
+        elif path.startswith("/cdn401/"):
+            value = ('Bearer realm="http://127.0.0.2:%d/token",service="cdn",'
+                     'scope="repository:redir401/app:pull,push"' % ports["b"])
+            self.error(401, "UNAUTHORIZED", "authentication required", [("WWW-Authenticate", value)])
+        elif path == "/token":
+            self.reply(200, dumps({"token": "cdn-token", "expires_in": 300}))
+        elif path.startswith("/v2/"):
+            # A registry of its own whose tokens come from a's realm and service.
+            name = path[len("/v2/"):].partition("/tags/list")[0]
+            if path == "/v2/" or token_scopes(self.headers.get("Authorization")) is None:
+                self.error(401, "UNAUTHORIZED", "authentication required", self.challenge())
+            else:
+                self.reply(200, dumps({"name": name, "tags": ["1.0.0"]}))
         else:
             self.reply(200, dumps({"name": "x", "tags": ["evil"]}))
 
@@ -154,7 +201,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         if path == "/token":
             scopes = urllib.parse.parse_qs(query).get("scope", [])
-            tok = "tok." + base64.urlsafe_b64encode(json.dumps(scopes).encode()).decode().rstrip("=")
+            user = basic_user(self.headers.get("Authorization"))
+            tok = ("tok-%s." % user if user else "tok.") + base64.urlsafe_b64encode(json.dumps(scopes).encode()).decode().rstrip("=")
             self.reply(200, dumps({"token": tok, "expires_in": 300}))
             return
         if path == "/v2/":
@@ -237,7 +285,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.reply(200, body, headers, content_type=mt)
 
     def blob(self, name, ref):
-        if name == "ok/app":
+        if name == "redir401/app":
+            self.reply(307, b"", [("Location", "http://127.0.0.2:%d/cdn401/%s" % (ports["b"], ref))])
+        elif name == "ok/app":
             self.reply(307, b"", [("Location", "http://127.0.0.2:%d/cdn/%s" % (ports["b"], ref))])
         elif name == "bad/blob":
             self.reply(200, CONFIG + b" ", content_type="application/octet-stream")
@@ -257,9 +307,49 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
             super().handle_error(request, client_address)
 
 
-def start(tag, host):
+class TLSServer(Server):
+    """HTTPS, and a log entry for every client that sends plain HTTP instead of a TLS handshake."""
+    context = None
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        sock.settimeout(10)
+        try:
+            first = sock.recv(1, socket.MSG_PEEK)
+        except OSError:
+            first = b""
+        if first != b"\x16":
+            with lock:
+                log.append({"server": "t", "method": "PLAIN", "path": None, "authorization": None})
+            sock.close()
+            raise OSError("not a TLS client")
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def handle_error(self, request, client_address):
+        # Clients refusing our certificate are what the TLS tests are about.
+        if not isinstance(sys.exc_info()[1], (ssl.SSLError, OSError)):
+            super().handle_error(request, client_address)
+
+
+def make_certificates(directory):
+    """Two CAs, and a certificate for 127.0.0.1 signed by the first; returns (ca, other_ca, cert, key)."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=directory)
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=fake %s" % ca,
+            "-keyout", ca + ".key", "-out", ca + ".pem")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+        "-out", "server.csr")
+    with open(os.path.join(directory, "ext.cnf"), "w") as f:
+        f.write("subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem")
+    return tuple(os.path.join(directory, n) for n in ("ca.pem", "other-ca.pem", "server.pem", "server.key"))
+
+
+def start(tag, host, server_class=Server):
     handler = type("Handler_" + tag, (Handler,), {"tag": tag})
-    srv = Server((host, 0), handler)
+    srv = server_class((host, 0), handler)
     ports[tag] = srv.server_address[1]
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
@@ -271,10 +361,16 @@ def main():
         return 2
     start("a", "127.0.0.1")
     start("b", "127.0.0.2")
-    env = dict(os.environ,
-               FAKE_REGISTRY="127.0.0.1:%d" % ports["a"], FAKE_REGISTRY_URL="http://127.0.0.1:%d" % ports["a"],
-               FAKE_OTHER="127.0.0.2:%d" % ports["b"], FAKE_OTHER_URL="http://127.0.0.2:%d" % ports["b"])
-    return subprocess.call(sys.argv[2:], env=env)
+    with tempfile.TemporaryDirectory(prefix="fakeregistry-") as certs:
+        ca, other_ca, cert, key = make_certificates(certs)
+        TLSServer.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        TLSServer.context.load_cert_chain(cert, key)
+        start("t", "127.0.0.1", TLSServer)
+        env = dict(os.environ,
+                   FAKE_REGISTRY="127.0.0.1:%d" % ports["a"], FAKE_REGISTRY_URL="http://127.0.0.1:%d" % ports["a"],
+                   FAKE_OTHER="127.0.0.2:%d" % ports["b"], FAKE_OTHER_URL="http://127.0.0.2:%d" % ports["b"],
+                   FAKE_TLS="127.0.0.1:%d" % ports["t"], FAKE_TLS_CA=ca, FAKE_TLS_OTHER_CA=other_ca)
+        return subprocess.call(sys.argv[2:], env=env)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 
 #include "../check.h"
 #include "common.h"
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 
@@ -18,6 +19,37 @@ static struct registry_client *client(unsigned max_retries) {
         CHECK_INT(r, 0);
         if (r < 0)
                 exit(1);
+        return rc;
+}
+
+/* A client with docker credentials: config.json holds "auths" for each "HOST=USER:PASSWORD". */
+static struct registry_client *client_with_credentials(const char *const *auths) {
+        static char dir[] = "/tmp/registry-faults-XXXXXX";
+        static bool made;
+        if (!made)
+                REQUIRE(mkdtemp(dir));
+        made = true;
+        cJSON *config = cJSON_CreateObject(), *a = cJSON_AddObjectToObject(config, "auths");
+        for (const char *const *e = auths; *e; e++) {
+                const char *eq = strchr(*e, '=');
+                _cleanup_free_ char *host = strndup(*e, eq - *e);
+                _cleanup_free_ char *user = strndup(eq + 1, strcspn(eq + 1, ":"));
+                struct auth_credentials creds = { .username = user, .password = strchr(eq + 1, ':') + 1 };
+                /* "Basic " + the base64 of user:password, which is what config.json's "auth" holds. */
+                _cleanup_free_ char *basic = auth_basic_header(&creds);
+                const char *b64 = basic + strlen("Basic ");
+                cJSON_AddStringToObject(cJSON_AddObjectToObject(a, host), "auth", b64);
+        }
+        _cleanup_free_ char *text = cJSON_PrintUnformatted(config);
+        cJSON_Delete(config);
+        _cleanup_free_ char *path = util_printf("%s/config.json", dir);
+        FILE *f = fopen(path, "w");
+        REQUIRE(f && fputs(text, f) >= 0 && fclose(f) == 0);
+
+        struct http_options ho = { .retry_base_ms = 50, .retry_max_ms = 3000, .max_retries = 1 };
+        struct registry_options o = { .config = &cfg, .http = &ho, .docker_config_dir = dir };
+        struct registry_client *rc = NULL;
+        REQUIRE_OK(registry_client_new(loop, &o, &rc));
         return rc;
 }
 
@@ -317,6 +349,161 @@ static void test_other_scope(void) {
         client_free(rc);
 }
 
+/* Whether any logged request to server carried an Authorization containing needle. */
+static bool log_has_authorization(const cJSON *log, const char *server, const char *needle) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, log) {
+                const char *auth = json_str(e, "authorization", NULL);
+                if (streq_ptr(json_str(e, "server", NULL), server) && auth && strstr(auth, needle))
+                        return true;
+        }
+        return false;
+}
+
+/* Registry B answers its 401 with the realm and service of registry A (as every registry using
+ * Docker Hub's token service would): the token minted with A's credentials stays with A. */
+static void test_token_stays_with_its_registry(void) {
+        reset();
+        _cleanup_free_ char *alice = util_printf("%s=alice:s3cret-a", registry);
+        struct registry_client *rc = client_with_credentials((const char *const[]) { alice, NULL });
+        struct result r = {};
+        tags(rc, registry, "ok/app", &r);
+        CHECK_INT(r.error, 0);
+        result_done(&r);
+        tags(rc, other, "ok/app", &r);
+        CHECK_INT(r.error, 0);
+        CHECK_INT(r.n_tags, 1);
+        result_done(&r);
+        cJSON *log = fake_log();
+        CHECK(log_has_authorization(log, "a", "Basic "));
+        CHECK(log_has_authorization(log, "a", "Bearer tok-alice."));
+        CHECK(!log_has_authorization(log, "b", "alice"));
+        CHECK(log_has_authorization(log, "b", "Bearer tok."));
+        cJSON_Delete(log);
+        client_free(rc);
+}
+
+/* A blob redirected to another host that answers 401 naming a realm of its own: neither the
+ * registry's credentials nor its token go there; the 401 is the answer. */
+static void test_redirect_target_401(void) {
+        reset();
+        _cleanup_free_ char *alice = util_printf("%s=alice:s3cret-a", registry);
+        struct registry_client *rc = client_with_credentials((const char *const[]) { alice, NULL });
+        struct result m = {}, c = {};
+        get_manifest(rc, registry, "redir401/app", "1.0.0", &m);
+        CHECK_INT(m.error, 0);
+        if (m.manifest.manifest) {
+                CHECK_INT(registry_get_config(rc, registry, "redir401/app", m.manifest.manifest->config.digest,
+                                              on_config, &c),
+                          0);
+                run_until(loop, &c.done);
+                CHECK_INT(c.error, -EACCES);
+                CHECK_CONTAINS(c.message, "/redir401/app: config blob sha256:");
+                CHECK_CONTAINS(c.message, "HTTP 401 from http://127.0.0.2:");
+                CHECK_CONTAINS(c.message, "not the registry");
+        }
+        cJSON *log = fake_log();
+        CHECK_INT(log_count(log, "b", NULL, "/cdn401/"), 1);
+        CHECK_INT(log_count(log, "b", NULL, "/token"), 0);
+        CHECK(!log_has_authorization(log, "b", ""));
+        cJSON_Delete(log);
+        result_done(&m);
+        result_done(&c);
+        client_free(rc);
+}
+
+/* B, on plain HTTP, names a token realm on another host (A's, also plain HTTP): B's credentials
+ * are not sent there, and the error says why without repeating them. */
+static void test_no_credentials_over_http_to_another_host(void) {
+        reset();
+        _cleanup_free_ char *bob = util_printf("%s=bob:s3cret-b", other);
+        struct registry_client *rc = client_with_credentials((const char *const[]) { bob, NULL });
+        struct result r = {};
+        tags(rc, other, "ok/app", &r);
+        CHECK_INT(r.error, -EPERM);
+        CHECK_CONTAINS(r.message, "/ok/app: tags: token: token realm \"http://127.0.0.1:");
+        CHECK_CONTAINS(r.message, "credentials for 127.0.0.2:");
+        CHECK_CONTAINS(r.message, "plain HTTP");
+        CHECK(r.message && !strstr(r.message, "s3cret"));
+        result_done(&r);
+        cJSON *log = fake_log();
+        CHECK_INT(log_count(log, "a", NULL, "/token"), 0);
+        CHECK(!log_has_authorization(log, "a", ""));
+        cJSON_Delete(log);
+        client_free(rc);
+}
+
+/* A client of the HTTPS registry t, configured by registries_json (with %s for its host). */
+static struct registry_client *tls_client(const char *tls, const char *entry, struct config *c) {
+        _cleanup_free_ char *text = util_printf("{\"registries\": {\"%s\": %s}}", tls, entry);
+        char **errors = NULL;
+        int r = config_load_string(text, strlen(text), "test", NULL, c, NULL, &errors);
+        for (char **e = errors; e && *e; e++)
+                fprintf(stderr, "%s\n", *e);
+        util_strv_free(errors);
+        REQUIRE_OK(r);
+        struct http_options ho = { .retry_base_ms = 10, .max_retries = 1 };
+        struct registry_options o = { .config = c, .http = &ho, .anonymous = true };
+        struct registry_client *rc = NULL;
+        REQUIRE_OK(registry_client_new(loop, &o, &rc));
+        return rc;
+}
+
+/* TLS that cannot be verified is reported as such and never retried in the clear, also with
+ * "insecure": true; ca_file trusts the registry's CA, for its token realm too. */
+static void test_tls(void) {
+        const char *tls = getenv("FAKE_TLS"), *ca = getenv("FAKE_TLS_CA"), *other_ca = getenv("FAKE_TLS_OTHER_CA");
+        REQUIRE(tls && ca && other_ca);
+        _cleanup_free_ char *with_url = util_printf("{\"url\": \"https://%s\", \"insecure\": true}", tls);
+        _cleanup_free_ char *trusted = util_printf("{\"ca_file\": \"%s\"}", ca);
+        _cleanup_free_ char *wrong_ca = util_printf("{\"ca_file\": \"%s\"}", other_ca);
+        const struct {
+                const char *entry;
+                int error;
+        } cases[] = {
+                { "{}", -EKEYREJECTED },         /* loopback: plain HTTP would be allowed */
+                { with_url, -EKEYREJECTED },     /* insecure: plain HTTP allowed, verification kept */
+                { wrong_ca, -EKEYREJECTED },
+                { trusted, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                check_context = cases[i].entry;
+                reset();
+                struct config c;
+                struct registry_client *rc = tls_client(tls, cases[i].entry, &c);
+                struct result r = {};
+                tags(rc, tls, "tls/app", &r);
+                CHECK_INT(r.error, cases[i].error);
+                if (cases[i].error) {
+                        _cleanup_free_ char *want = util_printf("tls/app: tags: registry https://%s/v2/: TLS certificate "
+                                                                "not verified: SSL certificate problem: ", tls);
+                        CHECK_CONTAINS(r.message, want);
+                        CHECK_CONTAINS(r.message, "\"ca_file\"");
+                } else
+                        CHECK_INT(r.n_tags, 1);
+                result_done(&r);
+                cJSON *log = fake_log();
+                CHECK_INT(log_count(log, "t", "PLAIN", NULL), 0);
+                /* With the CA trusted, the token realm on TLS is trusted too: one token, one retry. */
+                CHECK_INT(log_count(log, "t", "GET", "/token"), cases[i].error ? 0 : 1);
+                CHECK_INT(log_count(log, "t", "GET", "/tags/list"), cases[i].error ? 0 : 1);
+                cJSON_Delete(log);
+                client_free(rc);
+                config_done(&c);
+        }
+        check_context = NULL;
+
+        /* A server that does not speak TLS at all still gets docker's fallback to plain HTTP. */
+        struct config c;
+        struct registry_client *rc = tls_client(registry, "{}", &c);
+        struct result r = {};
+        tags(rc, registry, "ok/app", &r);
+        CHECK_INT(r.error, 0);
+        result_done(&r);
+        client_free(rc);
+        config_done(&c);
+}
+
 static void test_refused_endpoints(void) {
         /* A plain-HTTP mirror that is neither loopback nor marked insecure is never contacted (the
          * configuration parser refuses one too; this is the registry's own line of defence). */
@@ -371,8 +558,9 @@ int main(void) {
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
         _cleanup_free_ char *text = util_printf(
-                "{\"registries\": {\"%s\": {\"url\": \"%s\"}, \"docker.io\": {\"url\": \"%s\"}}}", registry,
-                registry_url, registry_url);
+                "{\"registries\": {\"%s\": {\"url\": \"%s\"}, \"docker.io\": {\"url\": \"%s\"}, "
+                "\"%s\": {\"url\": \"http://%s\"}}}",
+                registry, registry_url, registry_url, other, other);
         char **warnings = NULL, **errors = NULL;
         int r = config_load_string(text, strlen(text), "test", NULL, &cfg, &warnings, &errors);
         for (char **e = errors; e && *e; e++)
@@ -390,6 +578,10 @@ int main(void) {
         test_rate_limit_headers();
         test_odd_manifests();
         test_other_scope();
+        test_token_stays_with_its_registry();
+        test_redirect_target_401();
+        test_no_credentials_over_http_to_another_host();
+        test_tls();
         test_refused_endpoints();
 
         config_done(&cfg);
