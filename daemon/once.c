@@ -47,7 +47,7 @@ static int read_installed(const char *path, char ***ret_pairs) {
         int r = util_read_file(path, INSTALLED_FILE_MAX, &text, &len);
         if (r < 0) {
                 fprintf(stderr, "error: %s: cannot read the installed inventory: %s\n", path,
-                        r == -EFBIG ? "larger than 1 MiB" : strerror(-r));
+                        r == -EFBIG ? "larger than 1 MiB" : util_read_file_strerror(r));
                 return r;
         }
         cJSON *root = cJSON_ParseWithLength(text, len);
@@ -156,8 +156,12 @@ static int print_report(struct store *store, const struct scan_summary *summary,
                 free(notes);
         }
         store_record_array_free(records, n);
-        if (fflush(stdout) != 0)
-                r = -EIO;
+        /* stdio keeps the first write error: ferror catches one an earlier implicit flush hit. */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "error: cannot write the report to standard output: %s\n",
+                        strerror(errno ? errno : EIO));
+                return -EIO;
+        }
         return r;
 }
 

@@ -350,7 +350,7 @@ int allowlist_add_file(struct allowlist *l, const char *path, char **ret_error) 
         }
         if (r < 0) {
                 set_error(ret_error, "%s: cannot read allow-list: %s", path,
-                          r == -EINVAL ? "not a regular file" : strerror(-r));
+                          util_read_file_strerror(r));
                 return r;
         }
         return allowlist_add_text(l, path, buf, len, ret_error);

@@ -894,7 +894,7 @@ int config_load_file(const char *path, struct config *ret, char ***ret_warnings,
         if (r < 0) {
                 char **errors = NULL;
                 char *m = r == -EFBIG ? util_printf("%s: larger than %u bytes", path, CONFIG_MAX_FILE_SIZE)
-                                      : util_printf("%s: cannot read: %s", path, strerror(-r));
+                                      : util_printf("%s: cannot read: %s", path, util_read_file_strerror(r));
                 if (util_strv_consume(&errors, m) < 0)
                         r = -ENOMEM;
                 if (ret_warnings)

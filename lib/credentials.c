@@ -377,7 +377,7 @@ int credentials_store_load(const char *docker_config_dir, struct credentials_sto
                 if (r == -EFBIG)
                         fail(ret_error, r, "%s: larger than %u bytes", s->path, MAX_CONFIG_SIZE);
                 else
-                        fail(ret_error, r, "%s: %s", s->path, strerror(-r));
+                        fail(ret_error, r, "%s: %s", s->path, util_read_file_strerror(r));
                 credentials_store_free(s);
                 return r;
         }

@@ -1,0 +1,171 @@
+#!/usr/bin/python3
+# Hostile inputs and broken environments for extupdated and extupdatectl: closed fds, odd files, full disks, signals.
+"""Usage: test-hostile.py EXTUPDATED EXTUPDATECTL [unittest options]
+
+Every case runs the real executables. Registries are "unreachable" (127.0.0.1:1) unless a case
+starts its own loopback server, so no case needs a registry harness; allow-list URLs are served
+by a small http.server on 127.0.0.1.
+"""
+
+import http.server
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+EXTUPDATED = None
+EXTUPDATECTL = None
+UNREACHABLE = "127.0.0.1:1"
+
+
+class Server:
+    """Serves the bodies in `routes` ({path: (status, content type, body)}) on 127.0.0.1; counts hits."""
+
+    def __init__(self, routes):
+        self.routes = routes
+        self.hits = {}
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
+                status, ctype, body, *extra = outer.routes.get(self.path, (404, "text/plain", b"not found"))
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in (extra[0] if extra else {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Case(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="extupdated-hostile-")
+        self.env = dict(os.environ, HOME=self.dir, XDG_CONFIG_HOME=self.dir + "/config",
+                        XDG_STATE_HOME=self.dir + "/state", DOCKER_CONFIG=self.dir + "/docker",
+                        PATH="/usr/bin:/bin")
+        self.state = os.path.join(self.dir, "st")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write(self, name, text, mode="w"):
+        path = os.path.join(self.dir, name)
+        with open(path, mode) as f:
+            f.write(text)
+        return path
+
+    def config(self, allowlist, **extra):
+        """A config whose allow-list is the given lines (a file) or URLs; API version fixed so no docker runs."""
+        sources = []
+        for a in allowlist:
+            if isinstance(a, str) and a.startswith(("http://", "https://")):
+                sources.append(a)
+            else:
+                sources.append(self.write("allow-%d.txt" % len(sources), "\n".join(a) + "\n"))
+        doc = {"allowlist": sources, "extension_api_version": "0.3.4"}
+        doc.update(extra)
+        return self.write("config.json", json.dumps(doc))
+
+    def run_exe(self, argv, shell_redirect="", stdin=subprocess.DEVNULL, timeout=60, **kw):
+        """Runs argv; shell_redirect (e.g. '<&-') is applied by a shell so closed fds can be tested."""
+        if shell_redirect:
+            argv = ["/bin/sh", "-c", 'exec "$0" "$@" ' + shell_redirect] + argv
+        return subprocess.run(argv, stdin=stdin, capture_output=True, timeout=timeout, env=self.env, **kw)
+
+    def once(self, *args, **kw):
+        return self.run_exe([EXTUPDATED, "--once", "--state-dir", self.state] + list(args), **kw)
+
+
+class ClosedStreams(Case):
+    """Issue 11.1: a closed stdin, stdout or stderr must not crash either executable."""
+
+    def test_once_with_each_stream_closed(self):
+        cfg = self.config([[UNREACHABLE + "/acme/ext"]])
+        for redirect in ["<&-", ">&-", "2>&-"]:
+            with self.subTest(redirect=redirect):
+                p = self.once("--config", cfg, shell_redirect=redirect)
+                # The registry is unreachable: a finished scan with an error, never an abort.
+                self.assertEqual(p.returncode, 2, p.stderr)
+                if redirect != ">&-":
+                    self.assertIn(b"127.0.0.1:1/acme/ext", p.stdout)
+
+    def test_validate_with_each_stream_closed(self):
+        for redirect in ["<&-", ">&-", "2>&-"]:
+            with self.subTest(redirect=redirect):
+                p = self.run_exe([EXTUPDATECTL, "validate", UNREACHABLE + "/acme/ext:1.0.0"],
+                                 shell_redirect=redirect)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                if redirect == "<&-":
+                    self.assertIn(b"unreachable", p.stdout)
+
+
+class NotRegularFiles(Case):
+    """Issue 11.7: a FIFO or a pipe given as a file is refused at once, with a message that says why."""
+
+    def test_fifo_and_pipe(self):
+        fifo = os.path.join(self.dir, "fifo")
+        os.mkfifo(fifo)
+        good = self.config([[UNREACHABLE + "/acme/ext"]])
+        bad_allowlist = self.write("fifo-config.json", json.dumps(
+            {"allowlist": [fifo], "extension_api_version": "0.3.4"}))
+        cases = [
+            (["--config", fifo], fifo),
+            (["--config", bad_allowlist], fifo),
+            (["--config", good, "--installed", fifo], fifo),
+        ]
+        for args, name in cases:
+            with self.subTest(args=args):
+                p = self.once(*args, timeout=20)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertIn(("error: %s: " % name).encode(), p.stderr)
+                self.assertIn(b"not a regular file", p.stderr)
+        # A pipe on /dev/stdin: the same refusal, not "Invalid argument".
+        proc = subprocess.run([EXTUPDATED, "--once", "--state-dir", self.state, "--config", "/dev/stdin"],
+                              input=b"{}", capture_output=True, timeout=20, env=self.env)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn(b"not a regular file", proc.stderr)
+        self.assertNotIn(b"Invalid argument", proc.stderr)
+
+
+class ReportWriteFails(Case):
+    """Issue 11.8: a report that cannot be written is an error that says so."""
+
+    def test_dev_full(self):
+        cfg = self.config([[UNREACHABLE + "/acme/ext"]])
+        for args in [[], ["--json"]]:
+            with self.subTest(args=args):
+                p = self.once("--config", cfg, *args, shell_redirect=">/dev/full")
+                self.assertEqual(p.returncode, 1)
+                self.assertIn(b"error: cannot write the report to standard output: No space left on device",
+                              p.stderr)
+
+
+def main():
+    global EXTUPDATED, EXTUPDATECTL
+    EXTUPDATED, EXTUPDATECTL = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
