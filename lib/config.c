@@ -16,6 +16,7 @@
 
 #include "platform.h"
 #include "semver.h"
+#include "text.h"
 #include "util.h"
 
 static void json_deletep(cJSON **j) {
@@ -327,38 +328,9 @@ static void lwarn(struct loader *l, const char *keypath, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* s in double quotes for a message: at most QUOTE_MAX bytes (cut at a character boundary), with
- * quotes, backslashes and control characters escaped. */
+/* A value from the file as a message quotes it: short, and escaped so it cannot garble a terminal. */
 static char *quote(const char *s) {
-        size_t n = strlen(s);
-        bool cut = n > QUOTE_MAX;
-        if (cut) {
-                n = QUOTE_MAX;
-                while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
-                        n--;
-        }
-        char *out = malloc(n * 4 + 8);
-        if (!out)
-                return NULL;
-        size_t o = 0;
-        out[o++] = '"';
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) s[i];
-                if (c < 0x20 || c == 0x7f)
-                        o += (size_t) sprintf(out + o, "\\x%02x", c);
-                else {
-                        if (c == '"' || c == '\\')
-                                out[o++] = '\\';
-                        out[o++] = (char) c;
-                }
-        }
-        if (cut) {
-                memcpy(out + o, "\xe2\x80\xa6", 3);
-                o += 3;
-        }
-        out[o++] = '"';
-        out[o] = 0;
-        return out;
+        return text_quote_str(s, QUOTE_MAX);
 }
 
 static bool identifier(const char *s) {

@@ -159,8 +159,6 @@ const char *util_read_file_strerror(int error) {
         switch (error) {
         case -ENOTSUP:
                 return "not a regular file (a FIFO, pipe, device or socket is not read)";
-        case -EISDIR:
-                return "is a directory, not a file";
         default:
                 return strerror(-error);
         }
