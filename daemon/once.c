@@ -14,8 +14,10 @@
 #include "registry.h"
 #include "report.h"
 #include "scan.h"
+#include "semver.h"
 #include "settings.h"
 #include "store.h"
+#include "text.h"
 #include "util.h"
 
 #define INSTALLED_FILE_MAX (1u << 20)
@@ -40,7 +42,20 @@ int once_check_config(const char *config) {
         return problems ? 1 : 0;
 }
 
-/* Reads `{"repository": "version"}` into pairs of familiar names and versions; prints what is wrong. */
+/* Whether JSON text holds a \u0000 escape: cJSON would cut that string there without a word. */
+static bool json_has_nul_escape(const char *text, size_t len) {
+        for (size_t i = 0; i + 1 < len; i++) {
+                if (text[i] != '\\')
+                        continue;
+                if (text[i + 1] == 'u' && i + 5 < len && strncmp(text + i + 2, "0000", 4) == 0)
+                        return true;
+                i++; /* skip the escaped character: in \\u0000 the backslash is what is escaped */
+        }
+        return false;
+}
+
+/* Reads `{"repository": "version"}` into pairs of familiar names and versions; prints what is wrong,
+ * each bad entry by its key, quoted, as the file is not ours. */
 static int read_installed(const char *path, char ***ret_pairs) {
         _cleanup_free_ char *text = NULL;
         size_t len;
@@ -49,6 +64,11 @@ static int read_installed(const char *path, char ***ret_pairs) {
                 fprintf(stderr, "error: %s: cannot read the installed inventory: %s\n", path,
                         r == -EFBIG ? "larger than 1 MiB" : util_read_file_strerror(r));
                 return r;
+        }
+        if (json_has_nul_escape(text, len) || memchr(text, 0, len)) {
+                fprintf(stderr, "error: %s: a string holds a NUL character (\\u0000), which no repository "
+                                "or version may contain\n", path);
+                return -EINVAL;
         }
         cJSON *root = cJSON_ParseWithLength(text, len);
         if (!cJSON_IsObject(root)) {
@@ -67,23 +87,38 @@ static int read_installed(const char *path, char ***ret_pairs) {
                         bad++;
                         break;
                 }
-                if (!cJSON_IsString(e) || !*e->valuestring) {
-                        fprintf(stderr, "error: %s: \"%.200s\": the version must be a non-empty string\n", path,
-                                e->string);
+                _cleanup_free_ char *key = text_quote_str(e->string, 200);
+                if (!key) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (!cJSON_IsString(e)) {
+                        fprintf(stderr, "error: %s: %s: the version must be a string\n", path, key);
                         bad++;
                         continue;
                 }
+                struct semver v;
+                r = semver_parse(e->valuestring, SEMVER_PARSE_ALLOW_V, &v);
+                if (r == -ENOMEM)
+                        break;
+                if (r < 0) {
+                        _cleanup_free_ char *value = text_quote_str(e->valuestring, 200);
+                        fprintf(stderr, "error: %s: %s: %s is not a SemVer version (MAJOR.MINOR.PATCH, an "
+                                        "optional leading 'v')\n", path, key, value ? value : "the version");
+                        bad++;
+                        continue;
+                }
+                semver_done(&v);
                 r = reference_normalize_repository(e->string, &name, &reason);
                 if (r == -ENOMEM)
                         break;
                 if (r < 0) {
-                        fprintf(stderr, "error: %s: \"%.200s\": %s\n", path, e->string,
-                                reason ? reason : "not a repository name");
+                        fprintf(stderr, "error: %s: %s: %s\n", path, key, reason ? reason : "not a repository name");
                         bad++;
                         continue;
                 }
                 if (util_strv_contains(pairs, name)) {
-                        fprintf(stderr, "error: %s: \"%.200s\": listed twice\n", path, e->string);
+                        fprintf(stderr, "error: %s: %s: listed twice\n", path, key);
                         bad++;
                         continue;
                 }

@@ -161,6 +161,42 @@ class ReportWriteFails(Case):
                               p.stderr)
 
 
+class Inventory(Case):
+    """Issue 11.5: an installed version must be SemVer; each bad entry is named by its key, escaped."""
+
+    def test_bad_versions_named_and_escaped(self):
+        cfg = self.config([[UNREACHABLE + "/acme/ext"]])
+        cases = [
+            (b'{"acme/a": "1.0.0", "acme/b": "\xff1.0"}', [b'error: ', b'"acme/b": "\\xff1.0" is not a SemVer version']),
+            (b'{"acme/c": "1.0\u001b[31m\nX"}', [b'"acme/c": "1.0\\x1b[31m\\x0aX" is not a SemVer version']),
+            (b'{"\u001b[2Jacme/d": "1.0.0"}', [b'"\\x1b[2Jacme/d": ']),
+            (b'{"acme/e": "latest", "acme/f": 3}', [b'"acme/e": "latest" is not a SemVer version',
+                                                    b'"acme/f": the version must be a string']),
+            (b'{"acme/g": "1.0.0\u0000evil"}', [b'NUL character']),
+        ]
+        for body, wants in cases:
+            with self.subTest(body=body):
+                inv = self.write("installed.json", body, mode="wb")
+                p = self.once("--config", cfg, "--installed", inv)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                for want in wants:
+                    self.assertIn(want, p.stderr)
+                self.assertTrue(p.stderr.startswith(b"error: " + inv.encode() + b": "), p.stderr)
+                # Nothing from the file reaches the terminal raw, and every line is one message.
+                self.assertNotIn(b"\x1b", p.stderr)
+                self.assertNotIn(b"\xff", p.stderr)
+                for line in p.stderr.splitlines():
+                    self.assertTrue(line.startswith(b"error: "), line)
+
+    def test_v_prefix_accepted(self):
+        cfg = self.config([[UNREACHABLE + "/acme/ext"]])
+        inv = self.write("installed.json", json.dumps({UNREACHABLE + "/acme/ext": "v1.2.3"}))
+        p = self.once("--config", cfg, "--installed", inv, "--json")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc["extensions"][0]["installed"], "v1.2.3")
+
+
 def main():
     global EXTUPDATED, EXTUPDATECTL
     EXTUPDATED, EXTUPDATECTL = sys.argv[1], sys.argv[2]
