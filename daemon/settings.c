@@ -17,7 +17,7 @@ static unsigned print_lines(FILE *diag, char **lines, const char *prefix) {
 }
 
 static bool is_url(const char *source) {
-        return util_startswith(source, "https://") || util_startswith(source, "http://");
+        return util_startswith_no_case(source, "https://") || util_startswith_no_case(source, "http://");
 }
 
 struct remote_source {
@@ -36,7 +36,7 @@ static void on_remote(int error, const char *message, const struct remote_allowl
                 return;
         }
         if (result->note) {
-                fprintf(rs->diag, "warning: %s\n", result->note);
+                fprintf(rs->diag, "%s: %s\n", result->note_is_error ? "error" : "warning", result->note);
                 s->problems++;
         }
         _cleanup_free_ char *why = NULL;

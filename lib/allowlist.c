@@ -126,14 +126,22 @@ static bool has_upper(const char *s) {
 
 enum { LINE_OK, LINE_STOP };
 
+/* What a source held: lines other than blanks and comments, and those of them naming a repository
+ * (listed or a duplicate), so a source of nothing but invalid lines can be told from an empty one. */
+struct line_counts {
+        unsigned content, references;
+};
+
 /* Handles one line; returns LINE_OK, LINE_STOP once the entry limit is reached, or -ENOMEM. */
-static int add_line(struct allowlist *l, const char *source, unsigned line, const char *p, size_t n) {
+static int add_line(struct allowlist *l, const char *source, unsigned line, const char *p, size_t n,
+                    struct line_counts *counts) {
         /* A comment may be as long as its author likes: only entries have a length limit. */
         size_t lead = 0;
         while (lead < n && is_blank(p[lead]))
                 lead++;
-        if (n > ALLOWLIST_LINE_MAX && lead < n && p[lead] == '#')
+        if (lead == n || p[lead] == '#')
                 return LINE_OK;
+        counts->content++;
         if (n > ALLOWLIST_LINE_MAX)
                 return add_problem(l, source, "%s:%u: line too long (more than %u bytes)", source, line,
                                    ALLOWLIST_LINE_MAX);
@@ -198,6 +206,7 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
                 return add_problem(l, source, "%s:%u: invalid reference %s: registry host \"%s\" must be lowercase",
                                    source, line, q, ref.domain);
 
+        counts->references++;
         const struct allowlist_entry *first = index_lookup(l, repository);
         if (first) {
                 _cleanup_free_ char *where = streq(first->source, source) ? util_printf("line %u", first->line)
@@ -260,10 +269,11 @@ int allowlist_add_text(struct allowlist *l, const char *source, const char *text
         const char *p = text, *end = text + len;
         if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
                 p += 3;
+        struct line_counts counts = {};
         for (unsigned line = 1; p < end; line++) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 const char *line_end = nl ? nl : end;
-                int r = add_line(l, source, line, p, (size_t) (line_end - p));
+                int r = add_line(l, source, line, p, (size_t) (line_end - p), &counts);
                 if (r < 0) {
                         set_error(ret_error, "%s: out of memory", source);
                         return r;
@@ -271,6 +281,11 @@ int allowlist_add_text(struct allowlist *l, const char *source, const char *text
                 if (r == LINE_STOP)
                         break;
                 p = nl ? nl + 1 : end;
+        }
+        if (counts.content > 0 && counts.references == 0) {
+                set_error(ret_error, "%s: no valid allow-list entry (%u line%s, none a repository)", source,
+                          counts.content, counts.content == 1 ? "" : "s");
+                return -EBADMSG;
         }
         return 0;
 }

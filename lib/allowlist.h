@@ -44,13 +44,14 @@ void allowlist_done(struct allowlist *l);
  * already listed (in this or an earlier source) are added to l->problems as
  * "SOURCE:LINE: message" and skipped; the first entry for a repository wins.
  * Returns 0 (even with problems), or, when the source as a whole cannot be used, -EFBIG (larger
- * than ALLOWLIST_SOURCE_MAX; nothing is added) or -ENOMEM (l stays valid but may hold part of the
- * source). On error *ret_error, when ret_error is non-NULL, gets an allocated message naming the
+ * than ALLOWLIST_SOURCE_MAX; nothing is added), -EBADMSG (lines other than comments, and not one
+ * of them a repository: an HTML page, say; their problems are in l->problems) or -ENOMEM (l stays
+ * valid but may hold part of the source). A source of only comments and blanks is empty, not bad. On error *ret_error, when ret_error is non-NULL, gets an allocated message naming the
  * source, or NULL if even that could not be allocated. */
 int allowlist_add_text(struct allowlist *l, const char *source, const char *text, size_t len, char **ret_error);
 
 /* allowlist_add_text on the contents of the file at path, named by path in messages. Also fails
- * with the -errno of opening or reading it, and -EISDIR or -EINVAL for a directory or another
+ * with the -errno of opening or reading it, and -EISDIR or -ENOTSUP for a directory or another
  * non-regular file; the message reads "PATH: cannot read allow-list: REASON". */
 int allowlist_add_file(struct allowlist *l, const char *path, char **ret_error);
 

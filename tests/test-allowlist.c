@@ -261,12 +261,30 @@ static void test_lines_and_quotes(void) {
         allowlist_done(&l);
 
         /* A long bad line is quoted up to 100 characters. */
-        _cleanup_free_ char *bad = repeat_char('A', 300);
+        _cleanup_free_ char *bad_line = repeat_char('A', 300);
+        _cleanup_free_ char *bad = util_printf("%s\ndocker/ok\n", bad_line);
         CHECK_INT(parse_str("q", bad, &l), 0);
         _cleanup_free_ char *shown = repeat_char('A', 100);
         _cleanup_free_ char *want = util_printf("q:1: invalid reference \"%s\xe2\x80\xa6\": repository name must be lowercase",
                                                 shown);
         check_problems("quote", &l, (const char *const[]) { want, NULL });
+        allowlist_done(&l);
+
+        /* Nothing but invalid lines (an HTML page served as an allow-list): the source is refused,
+         * each line's problem kept; comments and blanks alone are an empty source, not a bad one. */
+        static const char html[] = "<!DOCTYPE html>\n<html><body>Not Found</body></html>\n\n# note\n";
+        allowlist_init(&l);
+        char *why = NULL;
+        CHECK_INT(allowlist_add_text(&l, "https://h/x.txt", html, strlen(html), &why), -EBADMSG);
+        CHECK_STR(why, "https://h/x.txt: no valid allow-list entry (2 lines, none a repository)");
+        CHECK_INT(l.n, 0);
+        CHECK_INT(util_strv_length(l.problems), 2);
+        free(why);
+        CHECK_INT(allowlist_add_text(&l, "c", "# only\n\n  # comments\n", 21, NULL), 0);
+        /* Lines naming repositories already listed are not invalid. */
+        CHECK_INT(allowlist_add_text(&l, "d1", "docker/a\n", 9, NULL), 0);
+        CHECK_INT(allowlist_add_text(&l, "d2", "docker/a\n", 9, NULL), 0);
+        CHECK_INT(l.n, 1);
         allowlist_done(&l);
 
         /* Empty input, only blanks, no final newline. */

@@ -28,7 +28,7 @@ UNREACHABLE = "127.0.0.1:1"
 class Server:
     """Serves the bodies in `routes` ({path: (status, content type, body)}) on 127.0.0.1; counts hits."""
 
-    def __init__(self, routes):
+    def __init__(self, routes, host="127.0.0.1"):
         self.routes = routes
         self.hits = {}
         outer = self
@@ -48,8 +48,9 @@ class Server:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.authority = "%s:%d" % (host, self.httpd.server_address[1])
+        self.url = "http://" + self.authority
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -79,7 +80,7 @@ class Case(unittest.TestCase):
         """A config whose allow-list is the given lines (a file) or URLs; API version fixed so no docker runs."""
         sources = []
         for a in allowlist:
-            if isinstance(a, str) and a.startswith(("http://", "https://")):
+            if isinstance(a, str):
                 sources.append(a)
             else:
                 sources.append(self.write("allow-%d.txt" % len(sources), "\n".join(a) + "\n"))
@@ -195,6 +196,89 @@ class Inventory(Case):
         self.assertEqual(p.returncode, 2, p.stderr)
         doc = json.loads(p.stdout)
         self.assertEqual(doc["extensions"][0]["installed"], "v1.2.3")
+
+
+class AllowlistUrl(Case):
+    """Issue 11.2: a bad answer from an allow-list URL never replaces the good cached copy."""
+
+    def setUp(self):
+        super().setUp()
+        # The repositories' registry answers 404 at once: each scan is quick and ends with an error.
+        self.registry = Server({})
+        self.addCleanup(self.registry.close)
+        self.good = ("%s/acme/ext\n" % self.registry.authority).encode()
+        self.server = Server({"/list.txt": (200, "text/plain", self.good)})
+        self.addCleanup(self.server.close)
+        self.list_url = self.server.url + "/list.txt"
+
+    def scan(self, cfg, state=None):
+        p = self.run_exe([EXTUPDATED, "--once", "--json", "--config", cfg, "--state-dir", state or self.state])
+        doc = json.loads(p.stdout) if p.stdout.startswith(b"{") else None
+        return p, doc
+
+    def test_bad_answers_keep_the_good_copy(self):
+        cfg = self.config([self.list_url])
+        p, doc = self.scan(cfg)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(doc["scan"]["repositories"], 1)
+        bad_answers = [
+            ((200, "text/html", b"<!DOCTYPE html><html><body>Sign in</body></html>\n"), "an HTML page"),
+            ((200, "text/plain", b"  <html>\nfoo\n"), "an HTML page"),
+            ((200, "text/plain", b""), "empty"),
+            ((200, "text/plain", b"\n \n"), "empty"),
+            ((200, "text/plain", b"Not Found\nAccess Denied!\n"), "no valid allow-list entry"),
+        ]
+        for route, why in bad_answers:
+            with self.subTest(body=route[2]):
+                self.server.routes["/list.txt"] = route
+                p, doc = self.scan(cfg)
+                self.assertIn(("error: %s: the answer is %s" % (self.list_url, why)).encode()
+                              if why != "no valid allow-list entry" else
+                              ("error: %s: the answer has no valid allow-list entry" % self.list_url).encode(),
+                              p.stderr)
+                self.assertIn(b"using the copy fetched before", p.stderr)
+                self.assertEqual(doc["scan"]["repositories"], 1, p.stderr)
+        # The URL now down: the copy in use is still the last good one, not the HTML page.
+        del self.server.routes["/list.txt"]
+        p, doc = self.scan(cfg)
+        self.assertEqual(doc["scan"]["repositories"], 1, p.stderr)
+        self.assertEqual(doc["extensions"][0]["repository"], self.registry.authority + "/acme/ext")
+
+    def test_bad_answer_without_a_copy_fails(self):
+        self.server.routes["/list.txt"] = (200, "text/html", b"<html>login</html>")
+        p, doc = self.scan(self.config([self.list_url]))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(("error: %s: the answer is an HTML page" % self.list_url).encode(), p.stderr)
+        self.assertIn(b"error: no allow-list could be read", p.stderr)
+
+    def test_every_line_invalid_is_a_failure(self):
+        cfg = self.config([["Not/A/Valid/Line", "<html>", "# a comment"]])
+        p, doc = self.scan(cfg)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"no valid allow-list entry (2 lines, none a repository)", p.stderr)
+        # Only comments is an empty allow-list, not an invalid one.
+        p, doc = self.scan(self.config([["# nothing yet"]]))
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_redirect_to_plain_http_on_another_host(self):
+        other = Server({"/list.txt": (200, "text/plain", self.good)}, host="127.0.0.2")
+        self.addCleanup(other.close)
+        self.server.routes["/moved"] = (302, "text/plain", b"", {"Location": other.url + "/list.txt"})
+        self.server.routes["/here"] = (302, "text/plain", b"", {"Location": "/list.txt"})
+        p, doc = self.scan(self.config([self.server.url + "/moved"]))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"plain HTTP on another host; refused", p.stderr)
+        # A redirect on the same host is fine.
+        p, doc = self.scan(self.config([self.server.url + "/here"]))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(doc["scan"]["repositories"], 1)
+
+    def test_upper_case_scheme_is_a_url(self):
+        url = "HTTP://" + self.server.authority + "/list.txt"
+        p, doc = self.scan(self.config([url]))
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(doc["scan"]["repositories"], 1, p.stderr)
+        self.assertEqual(self.server.hits.get("/list.txt"), 1)
 
 
 def main():
