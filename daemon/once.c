@@ -270,6 +270,13 @@ int once_run(const struct once_options *o) {
         if (note)
                 fprintf(stderr, "note: %s\n", note);
 
+        /* The records would mix this scan's saved results with older ones shown as fresh: say once
+         * what happened instead of printing them. */
+        const char *write_error = store_last_write_error(store);
+        if (write_error) {
+                fprintf(stderr, "error: %s: results of this scan not saved\n", write_error);
+                goto out;
+        }
         const struct scan_summary *summary = scan_get_summary(scan);
         if (print_report(store, summary, o->json) < 0)
                 goto out;

@@ -281,6 +281,92 @@ class AllowlistUrl(Case):
         self.assertEqual(self.server.hits.get("/list.txt"), 1)
 
 
+# Runs inside a private mount namespace: a small tmpfs, a first scan that fits, then the disk filled
+# but for RESERVE KiB (room to open the store and start, not to save the results), a second scan,
+# and a third on a new state once the disk is full to the last block. Outputs go to OUT, outside the tmpfs.
+DISK_FULL_SCRIPT = r"""
+set -u
+mount -t tmpfs -o size=4m tmpfs "$MNT" || exit 77
+run() { "$EXE" --once --config "$CFG" --state-dir "$1" >"$OUT/out$2" 2>"$OUT/err$2"; echo $? >"$OUT/rc$2"; }
+run "$MNT/st" 1
+dd if=/dev/zero of="$MNT/reserve" bs=1k count="$RESERVE" 2>/dev/null
+dd if=/dev/zero of="$MNT/fill" bs=4k 2>/dev/null
+rm "$MNT/reserve"
+run "$MNT/st" 2
+cp "$MNT"/st/state.db* "$OUT/"
+dd if=/dev/zero of="$MNT/fill2" bs=1k 2>/dev/null
+run "$MNT/new" 3
+"""
+
+
+class DiskFull(Case):
+    """Issue 11.3: a full disk is named once, no stale record is shown as fresh, start says "disk full"."""
+
+    def test_full_disk(self):
+        if os.geteuid() == 0:
+            ns = ["unshare", "-m"]
+        else:
+            ns = ["unshare", "-rm"]
+        if subprocess.run(ns + ["true"], capture_output=True).returncode != 0:
+            self.skipTest("no mount namespace to mount a small tmpfs in")
+        registry = Server({})
+        self.addCleanup(registry.close)
+        cfg = self.config([["%s/acme/ext%d" % (registry.authority, i) for i in range(300)]])
+        mnt = os.path.join(self.dir, "mnt")
+        out = os.path.join(self.dir, "out")
+        os.mkdir(mnt)
+        os.mkdir(out)
+        env = dict(self.env, MNT=mnt, OUT=out, EXE=EXTUPDATED, CFG=cfg, RESERVE="256")
+        p = subprocess.run(ns + ["/bin/sh", "-c", DISK_FULL_SCRIPT], env=env, capture_output=True, timeout=240)
+        if p.returncode == 77:
+            self.skipTest("cannot mount a tmpfs: %s" % p.stderr)
+
+        def result(n):
+            with open(os.path.join(out, "rc%d" % n)) as f:
+                rc = int(f.read())
+            with open(os.path.join(out, "out%d" % n), "rb") as f, open(os.path.join(out, "err%d" % n), "rb") as g:
+                return rc, f.read(), g.read()
+
+        rc, stdout, stderr = result(1)
+        self.assertEqual(rc, 2, stderr)
+        self.assertIn(b"300 repositories, 0 updates available, 300 errors", stdout)
+
+        rc, stdout, stderr = result(2)
+        self.assertEqual(rc, 1, stderr)
+        db = os.path.join(mnt, "st", "state.db").encode()
+        self.assertEqual(stderr, b"error: " + db + b": disk full: results of this scan not saved\n")
+        self.assertNotIn(b"REPOSITORY", stdout)
+        # What was saved is the first scan's, whole: the second is not recorded as finished.
+        con = sqlite3.connect(os.path.join(out, "state.db"))
+        finished = con.execute("SELECT count(*) FROM scans WHERE finished_at IS NOT NULL").fetchone()[0]
+        statuses = {row[0] for row in con.execute("SELECT status FROM results")}
+        con.close()
+        self.assertEqual(finished, 1)
+        self.assertEqual(statuses, {"error"})
+
+        rc, stdout, stderr = result(3)
+        self.assertEqual(rc, 1, stderr)
+        self.assertIn(b"disk full", stderr)
+        self.assertNotIn(b"disk I/O error", stderr)
+
+
+class Permissions(Case):
+    """Issue 7: the state directory is 0700 and state.db 0600 whatever the umask."""
+
+    def test_modes_under_permissive_and_strict_umasks(self):
+        cfg = self.config([["# nothing"]])
+        for umask in ["000", "022", "277"]:
+            with self.subTest(umask=umask):
+                state = os.path.join(self.dir, "u" + umask, "nested", "st")
+                p = self.run_exe([EXTUPDATED, "--once", "--config", cfg, "--state-dir", state],
+                                 shell_redirect="", preexec_fn=lambda u=umask: os.umask(int(u, 8)))
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertEqual(os.stat(state).st_mode & 0o777, 0o700)
+                for name in os.listdir(state):
+                    if name.startswith("state.db"):
+                        self.assertEqual(os.stat(os.path.join(state, name)).st_mode & 0o777, 0o600, name)
+
+
 def main():
     global EXTUPDATED, EXTUPDATECTL
     EXTUPDATED, EXTUPDATECTL = sys.argv[1], sys.argv[2]
