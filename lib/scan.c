@@ -40,6 +40,9 @@ struct scan {
         size_t finished;
         uint64_t requests_at_start;
         struct scan_summary summary;
+        uv_timer_t *finish_timer; /* delivers FINISHED from the loop when no job is left to do it */
+        bool launching;
+        bool cancelled;
         bool done;
 };
 
@@ -130,10 +133,23 @@ static void scan_finish(struct scan *s) {
         s->summary.requests = (unsigned) (stats.requests - s->requests_at_start);
         s->summary.finished_at = time(NULL);
         s->summary.updates = scan_count_updates(s);
-        (void) store_scan_finish(s->store, s->summary.id, s->summary.finished_at, s->summary.repositories,
-                                 s->summary.updates, s->summary.errors, s->summary.requests);
+        /* A cancelled scan stays unfinished in the store: the schedule must not take it for a done one. */
+        if (!s->cancelled)
+                (void) store_scan_finish(s->store, s->summary.id, s->summary.finished_at, s->summary.repositories,
+                                         s->summary.updates, s->summary.errors, s->summary.requests);
         s->done = true;
         scan_emit(s, SCAN_EVENT_FINISHED, NULL, NULL);
+}
+
+static void on_finish_timer(uv_timer_t *t) {
+        struct scan *s = t->data;
+        if (!s->done)
+                scan_finish(s);
+}
+
+/* FINISHED from the loop, for the cases where no job's completion delivers it. */
+static void scan_finish_soon(struct scan *s) {
+        uv_timer_start(s->finish_timer, on_finish_timer, 0, 0);
 }
 
 /* Stores what the job found (or its error), reports it, and lets the next repository start. */
@@ -143,7 +159,9 @@ static void job_finish(struct job *j, int error, const char *message) {
         time_t now = time(NULL);
         int r;
 
-        if (error == -ECANCELED) {
+        if (s->cancelled) {
+                /* A walk that was cut leaves the stored record as it was. */
+        } else if (error == -ECANCELED) {
                 s->summary.errors++;
         } else if (error < 0) {
                 s->summary.errors++;
@@ -177,7 +195,7 @@ static void job_finish(struct job *j, int error, const char *message) {
                 }
         }
 
-        if (error != -ECANCELED) {
+        if (!s->cancelled && error != -ECANCELED) {
                 struct store_record after = {};
                 if (store_get_record(s->store, name, &after) >= 0) {
                         scan_emit(s, SCAN_EVENT_REPOSITORY, &j->before, &after);
@@ -188,10 +206,18 @@ static void job_finish(struct job *j, int error, const char *message) {
         job_done(j);
         s->running--;
         s->finished++;
-        if (s->finished == s->summary.repositories)
-                scan_finish(s);
-        else
+        if (s->finished == s->summary.repositories || (s->cancelled && s->running == 0))
+                scan_finish_soon(s);
+        else if (!s->cancelled)
                 scan_launch(s);
+}
+
+/* A registry answer that arrives for a cancelled scan ends its job, whatever it says. */
+static bool job_cut(struct job *j) {
+        if (!j->scan->cancelled)
+                return false;
+        job_finish(j, -ECANCELED, NULL);
+        return true;
 }
 
 static int job_add_verdict(struct job *j, const char *api, bool compatible, const char *reason) {
@@ -306,6 +332,8 @@ static void job_judge(struct job *j, const char *os, const char *arch, const cha
 
 static void on_config_fetched(int error, const char *message, struct registry_config *result, void *userdata) {
         struct job *j = userdata;
+        if (job_cut(j))
+                return;
         if (error < 0) {
                 job_finish(j, error, message);
                 return;
@@ -348,6 +376,8 @@ static void job_load_config(struct job *j, const char *config_digest) {
 
 static void on_manifest_fetched(int error, const char *message, struct registry_manifest *res, void *userdata) {
         struct job *j = userdata;
+        if (job_cut(j))
+                return;
         if (error < 0) {
                 job_finish(j, error, message);
                 return;
@@ -429,6 +459,8 @@ static int job_remember_digest(struct job *j, const char *digest) {
 
 static void on_head(int error, const char *message, struct registry_manifest_info *info, void *userdata) {
         struct job *j = userdata;
+        if (job_cut(j))
+                return;
         if (error == -ENOENT) {
                 /* Deleted between the tag listing and now: not a failure of the repository. */
                 job_reject(j, NULL, "the tag is listed but has no manifest");
@@ -506,6 +538,8 @@ static void job_next_candidate(struct job *j) {
 
 static void on_tags(int error, const char *message, struct registry_tags *result, void *userdata) {
         struct job *j = userdata;
+        if (job_cut(j))
+                return;
         struct scan *s = j->scan;
         if (error < 0) {
                 job_finish(j, error, message);
@@ -548,6 +582,11 @@ static void job_start(struct job *j) {
 }
 
 static void scan_launch(struct scan *s) {
+        /* A job that fails at once finishes inside job_start: this loop starts its successor, so
+         * the stack stays flat however many fail. */
+        if (s->launching)
+                return;
+        s->launching = true;
         unsigned limit = s->settings.max_parallel ? s->settings.max_parallel : SCAN_DEFAULT_PARALLEL;
         while (s->running < limit && s->next_job < s->allowlist->n) {
                 struct job *j = &s->jobs[s->next_job];
@@ -557,6 +596,7 @@ static void scan_launch(struct scan *s) {
                 s->running++;
                 job_start(j);
         }
+        s->launching = false;
 }
 
 int scan_start(uv_loop_t *loop, struct store *store, struct registry_client *rc, const struct allowlist *al,
@@ -634,10 +674,18 @@ int scan_start(uv_loop_t *loop, struct store *store, struct registry_client *rc,
         registry_client_stats(rc, &stats);
         s->requests_at_start = stats.requests;
 
+        s->finish_timer = malloc(sizeof *s->finish_timer);
+        if (!s->finish_timer) {
+                r = -ENOMEM;
+                goto fail_parsed;
+        }
+        uv_timer_init(loop, s->finish_timer);
+        s->finish_timer->data = s;
+
         *ret = s;
         scan_emit(s, SCAN_EVENT_STARTED, NULL, NULL);
         if (al->n == 0)
-                scan_finish(s);
+                scan_finish_soon(s);
         else
                 scan_launch(s);
         return 0;
@@ -662,9 +710,25 @@ bool scan_is_finished(const struct scan *s) {
         return s->done;
 }
 
+void scan_cancel(struct scan *s) {
+        if (!s || s->done || s->cancelled)
+                return;
+        s->cancelled = true;
+        s->summary.cancelled = true;
+        s->next_job = s->allowlist->n;
+        registry_client_cancel_all(s->rc);
+        if (s->running == 0)
+                scan_finish_soon(s);
+}
+
+static void close_free(uv_handle_t *h) {
+        free(h);
+}
+
 void scan_free(struct scan *s) {
         if (!s)
                 return;
+        uv_close((uv_handle_t *) s->finish_timer, close_free);
         semver_done(&s->api);
         manifest_platform_done(&s->platform);
         util_strv_free(s->installed);
