@@ -2,6 +2,7 @@
 #include "once.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,9 +144,53 @@ static int read_installed(const char *path, char ***ret_pairs) {
         return 0;
 }
 
+/* What a signal must reach: the loop and, once started, the scan to cancel. */
+struct run {
+        uv_loop_t loop;
+        struct scan *scan;
+        uv_signal_t sigint, sigterm;
+        int signal; /* the first SIGINT or SIGTERM received, else 0 */
+};
+
 static void on_scan_event(const struct scan_event *e, void *userdata) {
+        struct run *run = userdata;
         if (e->type == SCAN_EVENT_FINISHED)
-                uv_stop(userdata);
+                uv_stop(&run->loop);
+}
+
+/* Cancels the scan (FINISHED then arrives, marked cancelled); before it started, the next step
+ * sees run->signal and stops. */
+static void on_signal(uv_signal_t *handle, int signum) {
+        struct run *run = handle->data;
+        if (run->signal)
+                return;
+        run->signal = signum;
+        if (run->scan)
+                scan_cancel(run->scan);
+}
+
+/* Unreferenced: they must not keep settings_load's or the scan's loop running. */
+static int watch_signals(struct run *run) {
+        uv_signal_t *handles[] = {&run->sigint, &run->sigterm};
+        const int signums[] = {SIGINT, SIGTERM};
+        for (size_t i = 0; i < ELEMENTSOF(handles); i++) {
+                int r = uv_signal_init(&run->loop, handles[i]);
+                if (r < 0)
+                        return r;
+                handles[i]->data = run;
+                uv_unref((uv_handle_t *) handles[i]);
+                r = uv_signal_start(handles[i], on_signal, signums[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static bool interrupted(const struct run *run) {
+        if (run->signal)
+                fprintf(stderr, "error: interrupted by %s before the scan started; nothing scanned\n",
+                        run->signal == SIGINT ? "SIGINT" : "SIGTERM");
+        return run->signal != 0;
 }
 
 /* Why a repository has no compatible version: the verdict on its newest version, as the table's note. */
@@ -209,8 +254,7 @@ int once_run(const struct once_options *o) {
         _cleanup_strv_free_ char **installed = NULL;
         struct store *store = NULL;
         struct registry_client *rc = NULL;
-        struct scan *scan = NULL;
-        uv_loop_t loop;
+        struct run run = {};
         bool loop_ready = false;
         enum api_version_source api_source;
         _cleanup_free_ char *store_error = NULL;
@@ -218,9 +262,13 @@ int once_run(const struct once_options *o) {
 
         if (o->installed && read_installed(o->installed, &installed) < 0)
                 goto out;
-        if (uv_loop_init(&loop) < 0)
+        if (uv_loop_init(&run.loop) < 0)
                 goto out;
         loop_ready = true;
+        if (watch_signals(&run) < 0) {
+                fprintf(stderr, "error: cannot watch SIGINT and SIGTERM\n");
+                goto out;
+        }
         if (o->state_dir)
                 state_dir = strdup(o->state_dir);
         else if (config_default_state_dir(&state_dir) < 0)
@@ -235,17 +283,18 @@ int once_run(const struct once_options *o) {
                 goto out;
         }
         cache_dir = util_printf("%s/allowlists", state_dir);
-        if (!cache_dir || settings_load(o->config, &loop, cache_dir, stderr, &s) < 0)
+        if (!cache_dir || settings_load(o->config, &run.loop, cache_dir, stderr, &s) < 0 || interrupted(&run))
                 goto out;
         if (installed && store_installed_replace(store, installed, time(NULL)) < 0) {
                 fprintf(stderr, "error: %s\n", store_error_message(store));
                 goto out;
         }
-        if (api_version_resolve(s.config.extension_api_version, &api_version, &api_source) < 0)
+        if (api_version_resolve(s.config.extension_api_version, &api_version, &api_source) < 0 ||
+            interrupted(&run))
                 goto out;
 
         struct registry_options ropts = {.config = &s.config};
-        r = registry_client_new(&loop, &ropts, &rc);
+        r = registry_client_new(&run.loop, &ropts, &rc);
         if (r < 0) {
                 fprintf(stderr, "error: cannot set up the registry client: %s\n", strerror(-r));
                 goto out;
@@ -258,14 +307,14 @@ int once_run(const struct once_options *o) {
         /* The human report opens with it; JSON keeps stdout to CONTRACT §4, so it goes to stderr. */
         fprintf(o->json ? stderr : stdout, "Extension API %s (%s), platform %s\n\n", api_version,
                 api_version_source_describe(api_source), s.config.platform);
-        r = scan_start(&loop, store, rc, &s.allowlist, &ss, on_scan_event, &loop, &scan);
+        r = scan_start(&run.loop, store, rc, &s.allowlist, &ss, on_scan_event, &run, &run.scan);
         if (r < 0) {
                 fprintf(stderr, "error: cannot start the scan: %s\n",
                         r == -EINVAL ? "invalid Extension API version or platform" : store_error_message(store));
                 goto out;
         }
-        if (!scan_is_finished(scan))
-                uv_run(&loop, UV_RUN_DEFAULT);
+        if (!scan_is_finished(run.scan))
+                uv_run(&run.loop, UV_RUN_DEFAULT);
         const char *note = registry_client_credentials_note(rc);
         if (note)
                 fprintf(stderr, "note: %s\n", note);
@@ -277,17 +326,27 @@ int once_run(const struct once_options *o) {
                 fprintf(stderr, "error: %s: results of this scan not saved\n", write_error);
                 goto out;
         }
-        const struct scan_summary *summary = scan_get_summary(scan);
+        const struct scan_summary *summary = scan_get_summary(run.scan);
         if (print_report(store, summary, o->json) < 0)
                 goto out;
         status = summary->errors > 0 ? 2 : 0;
+        if (summary->cancelled) {
+                fprintf(stderr, "error: interrupted by %s: scan cancelled; the report shows what was saved, "
+                                "repositories not reached keep their last results\n",
+                        run.signal == SIGINT ? "SIGINT" : "SIGTERM");
+                status = 128 + run.signal;
+        }
 
 out:
         registry_client_free(rc);
-        scan_free(scan);
+        scan_free(run.scan);
         if (loop_ready) {
-                uv_run(&loop, UV_RUN_DEFAULT);
-                (void) uv_loop_close(&loop);
+                if (run.sigint.loop)
+                        uv_close((uv_handle_t *) &run.sigint, NULL);
+                if (run.sigterm.loop)
+                        uv_close((uv_handle_t *) &run.sigterm, NULL);
+                uv_run(&run.loop, UV_RUN_DEFAULT);
+                (void) uv_loop_close(&run.loop);
         }
         store_free(store);
         settings_done(&s);

@@ -28,14 +28,16 @@ UNREACHABLE = "127.0.0.1:1"
 class Server:
     """Serves the bodies in `routes` ({path: (status, content type, body)}) on 127.0.0.1; counts hits."""
 
-    def __init__(self, routes, host="127.0.0.1"):
+    def __init__(self, routes, host="127.0.0.1", delay=0):
         self.routes = routes
         self.hits = {}
+        self.delay = delay
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
+                time.sleep(outer.delay)
                 status, ctype, body, *extra = outer.routes.get(self.path, (404, "text/plain", b"not found"))
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
@@ -48,7 +50,11 @@ class Server:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        class Quiet(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client that hung up (a cancelled scan) is expected here
+
+        self.httpd = Quiet((host, 0), Handler)
         self.authority = "%s:%d" % (host, self.httpd.server_address[1])
         self.url = "http://" + self.authority
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -365,6 +371,53 @@ class Permissions(Case):
                 for name in os.listdir(state):
                     if name.startswith("state.db"):
                         self.assertEqual(os.stat(os.path.join(state, name)).st_mode & 0o777, 0o600, name)
+
+
+class Signals(Case):
+    """Issue 11.10: SIGINT or SIGTERM cancels the scan, prints what was done, exits 130 or 143,
+    and the scan is never recorded as finished."""
+
+    def test_interrupted_scan(self):
+        # Every answer takes 3 s: with 8 connections, 40 repositories take 15 s unless stopped.
+        registry = Server({}, delay=3)
+        self.addCleanup(registry.close)
+        cfg = self.config([["%s/acme/ext%d" % (registry.authority, i) for i in range(40)]])
+        for signum, code in [(signal.SIGINT, 130), (signal.SIGTERM, 143)]:
+            with self.subTest(signal=signum):
+                state = os.path.join(self.dir, "st-%d" % signum)
+                proc = subprocess.Popen([EXTUPDATED, "--once", "--config", cfg, "--state-dir", state],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        env=self.env)
+                # Wait for the scan to have started (its first requests), then interrupt it.
+                deadline = time.monotonic() + 30
+                while not registry.hits and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                registry.hits.clear()
+                started = time.monotonic()
+                proc.send_signal(signum)
+                out, err = proc.communicate(timeout=60)
+                self.assertLess(time.monotonic() - started, 10, "the scan was not cut short")
+                self.assertEqual(proc.returncode, code, err)
+                self.assertIn(b"error: interrupted by %s: scan cancelled" % signal.Signals(signum).name.encode(), err)
+                self.assertIn(b"40 repositories", out)
+                con = sqlite3.connect(os.path.join(state, "state.db"))
+                rows = con.execute("SELECT finished_at FROM scans").fetchall()
+                con.close()
+                self.assertEqual(rows, [(None,)])
+
+    def test_signal_before_the_scan(self):
+        # The allow-list URL answers after 5 s; a SIGTERM meanwhile stops the run before any scan.
+        server = Server({"/list.txt": (200, "text/plain", b"acme/ext\n")}, delay=5)
+        self.addCleanup(server.close)
+        cfg = self.config([server.url + "/list.txt"])
+        proc = subprocess.Popen([EXTUPDATED, "--once", "--config", cfg, "--state-dir", self.state],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=self.env)
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 1, err)
+        self.assertIn(b"error: interrupted by SIGTERM before the scan started", err)
 
 
 def main():
