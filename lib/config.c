@@ -529,7 +529,8 @@ static void load_api_version(struct loader *l, const cJSON *v, struct config *c)
         if (!s)
                 return;
         struct semver ver;
-        int r = semver_parse(s, 0, &ver);
+        /* "v0.3.4" as everywhere a version is read; kept without the 'v', as Docker prints it. */
+        int r = semver_parse(s, SEMVER_PARSE_ALLOW_V, &ver);
         if (r == -ENOMEM) {
                 l->oom = true;
                 return;
@@ -543,7 +544,7 @@ static void load_api_version(struct loader *l, const cJSON *v, struct config *c)
                 return;
         }
         semver_done(&ver);
-        set_string(l, &c->extension_api_version, s);
+        set_string(l, &c->extension_api_version, s + (s[0] == 'v'));
 }
 
 static void load_desktop_version(struct loader *l, const cJSON *v, struct config *c) {
