@@ -32,15 +32,37 @@ int once_check_config(const char *config) {
         /* No cache: the check is about what the sources say now. */
         int r = settings_load(config, &loop, NULL, stderr, &s);
         (void) uv_loop_close(&loop);
-        if (r < 0)
+        if (r < 0) {
+                fprintf(stderr, "%s: errors found; nothing would be scanned\n", config ? config : "configuration");
                 return 1;
-        unsigned problems = s.problems;
-        if (problems == 0)
-                printf("%s and %zu allow-listed repositor%s: no problems\n",
-                       s.config_path ? s.config_path : "built-in defaults", s.allowlist.n,
-                       s.allowlist.n == 1 ? "y" : "ies");
+        }
+        /* Kept by the scan, but never a version: CONTRACT §5 considers only SemVer tags. */
+        for (size_t i = 0; i < s.allowlist.n; i++) {
+                const struct allowlist_entry *e = &s.allowlist.entries[i];
+                struct semver v;
+                if (!e->pinned)
+                        continue;
+                if (semver_parse(e->pinned, SEMVER_PARSE_ALLOW_V, &v) == 0) {
+                        semver_done(&v);
+                        continue;
+                }
+                _cleanup_free_ char *tag = text_quote_str(e->pinned, 200);
+                fprintf(stderr, "warning: %s:%u: pinned tag %s is not a SemVer version, so no version of %s will "
+                                "be considered (status no_versions); pin a version such as :1.2.3\n",
+                        e->source, e->line, tag ? tag : "", e->repository);
+                s.problems++;
+        }
+        unsigned warnings = s.problems - s.errors;
+        const char *what = s.config_path ? s.config_path : "built-in defaults";
+        const char *plural = s.allowlist.n == 1 ? "y" : "ies";
+        if (s.problems == 0)
+                printf("%s and %zu allow-listed repositor%s: no problems\n", what, s.allowlist.n, plural);
+        else
+                printf("%s and %zu allow-listed repositor%s: %u error%s, %u warning%s\n", what, s.allowlist.n,
+                       plural, s.errors, s.errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+        int status = s.errors ? 1 : 0;
         settings_done(&s);
-        return problems ? 1 : 0;
+        return status;
 }
 
 /* Whether JSON text holds a \u0000 escape: cJSON would cut that string there without a word. */

@@ -30,6 +30,7 @@ void allowlist_done(struct allowlist *l) {
                 entry_done(&l->entries[i]);
         free(l->entries);
         util_strv_free(l->problems);
+        free(l->problem_warning);
         free(l->index);
         allowlist_init(l);
 }
@@ -39,26 +40,52 @@ static char *quote(const char *s, size_t n) {
         return text_quote(s, n, QUOTE_MAX);
 }
 
-static int add_problem(struct allowlist *l, const char *source, const char *fmt, ...) _printf_(3, 4);
-static int add_problem(struct allowlist *l, const char *source, const char *fmt, ...) {
+static int add_finding(struct allowlist *l, bool warning, const char *source, const char *fmt, va_list ap)
+        _printf_(4, 0);
+static int add_finding(struct allowlist *l, bool warning, const char *source, const char *fmt, va_list ap) {
         if (l->n_problems > ALLOWLIST_PROBLEMS_MAX)
                 return 0;
         char *msg;
-        if (l->n_problems == ALLOWLIST_PROBLEMS_MAX)
+        if (l->n_problems == ALLOWLIST_PROBLEMS_MAX) {
                 msg = util_printf("%s: too many problems, not reporting more", source);
-        else {
-                va_list ap;
-                va_start(ap, fmt);
-                int r = vasprintf(&msg, fmt, ap);
-                va_end(ap);
-                if (r < 0)
-                        msg = NULL;
+                warning = false;
+        } else if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        bool *w = realloc(l->problem_warning, (l->n_problems + 1) * sizeof(bool));
+        if (!w) {
+                free(msg);
+                return -ENOMEM;
         }
+        l->problem_warning = w;
         int r = util_strv_consume(&l->problems, msg);
         if (r < 0)
                 return r;
-        l->n_problems++;
+        l->problem_warning[l->n_problems++] = warning;
         return 0;
+}
+
+/* A line skipped, or a source cut short: what the author meant is not what will be scanned. */
+static int add_problem(struct allowlist *l, const char *source, const char *fmt, ...) _printf_(3, 4);
+static int add_problem(struct allowlist *l, const char *source, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = add_finding(l, false, source, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Harmless as it stands (a repeated line), or kept though it will not do what it seems to. */
+static int add_warning(struct allowlist *l, const char *source, const char *fmt, ...) _printf_(3, 4);
+static int add_warning(struct allowlist *l, const char *source, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = add_finding(l, true, source, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+bool allowlist_problem_is_warning(const struct allowlist *l, size_t i) {
+        return i < l->n_problems && l->problem_warning[i];
 }
 
 /* FNV-1a: the keys are short names, and there are at most ALLOWLIST_ENTRIES_MAX of them. */
@@ -215,7 +242,7 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
                 if (!where)
                         return -ENOMEM;
                 if (streq_ptr(first->pinned, ref.tag))
-                        return add_problem(l, source, "%s:%u: duplicate of %s", source, line, where);
+                        return add_warning(l, source, "%s:%u: duplicate of %s", source, line, where);
                 q = quote(p, n);
                 if (!q)
                         return -ENOMEM;

@@ -1,6 +1,7 @@
 /* The extension allow-list: Docker Desktop's private-marketplace extensions.txt format, from files or buffers. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "reference.h"
@@ -29,6 +30,7 @@ struct allowlist {
         /* Private: the array's capacity, a hash index from repository to entry, and the count
          * behind the problem limit. */
         size_t n_allocated;
+        bool *problem_warning; /* per problem, see allowlist_problem_is_warning */
         size_t *index;
         size_t index_size;
         size_t n_problems;
@@ -59,6 +61,10 @@ int allowlist_add_file(struct allowlist *l, const char *path, char **ret_error);
  * released with allowlist_done. */
 int allowlist_parse(const char *source, const char *text, size_t len, struct allowlist *ret, char **ret_error);
 int allowlist_load_file(const char *path, struct allowlist *ret, char **ret_error);
+
+/* Whether problems[i] is a warning: harmless as it stands (a repeated line). The others are
+ * errors: what the author wrote is not what will be scanned. */
+bool allowlist_problem_is_warning(const struct allowlist *l, size_t i);
 
 /* The entry for a repository in any spelling reference_parse_repository accepts ("ubuntu",
  * "docker.io/library/ubuntu"), or NULL when it is not listed or not a valid name. */

@@ -171,6 +171,11 @@ static void test_duplicates(void) {
                                "a.txt:10: duplicate of line 8",
                                NULL,
                        });
+        /* A repeated line is harmless: a warning; a conflicting pin drops what was written: an error. */
+        static const bool warning[] = { true, true, false, false, false, true, true };
+        for (size_t i = 0; i < ELEMENTSOF(warning); i++)
+                CHECK_MSG(allowlist_problem_is_warning(&l, i) == warning[i], "problem %zu", i);
+        CHECK(!allowlist_problem_is_warning(&l, ELEMENTSOF(warning)));
         CHECK_INT(l.n, 3);
         const struct allowlist_entry *b = allowlist_find(&l, "docker/b");
         CHECK_STR(b ? b->pinned : NULL, "1.0");

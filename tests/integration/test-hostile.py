@@ -407,7 +407,7 @@ class Signals(Case):
 
     def test_signal_before_the_scan(self):
         # The allow-list URL answers after 5 s; a SIGTERM meanwhile stops the run before any scan.
-        server = Server({"/list.txt": (200, "text/plain", b"acme/ext\n")}, delay=5)
+        server = Server({"/list.txt": (200, "text/plain", (UNREACHABLE + "/acme/ext\n").encode())}, delay=5)
         self.addCleanup(server.close)
         cfg = self.config([server.url + "/list.txt"])
         proc = subprocess.Popen([EXTUPDATED, "--once", "--config", cfg, "--state-dir", self.state],
@@ -418,6 +418,45 @@ class Signals(Case):
         out, err = proc.communicate(timeout=60)
         self.assertEqual(proc.returncode, 1, err)
         self.assertIn(b"error: interrupted by SIGTERM before the scan started", err)
+
+
+class Messages(Case):
+    """Issue 11, messages: each names its real source and carries an error:/warning: prefix."""
+
+    def test_api_version_note_names_its_source(self):
+        # A configuration is present but sets no API version, and there is no docker on PATH.
+        cfg = self.write("config.json", json.dumps({"allowlist": [self.write("a.txt", "# none\n")]}))
+        p = self.once("--config", cfg)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"(default: extension_api_version is not set and `docker extension version` gave no answer)",
+                      p.stdout)
+        self.assertNotIn(b"no configuration", p.stdout)
+
+    def test_check_config_separates_warnings_from_errors(self):
+        registry = Server({})  # answers 404 at once: the scan below never leaves loopback
+        self.addCleanup(registry.close)
+        warn_only = [registry.authority + r for r in ["/acme/a", "/acme/a", "/acme/b:latest", "/acme/c:v1.2.3"]]
+        cfg = self.config([warn_only])
+        p = self.run_exe([EXTUPDATED, "--check-config", "--config", cfg])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 2, lines)
+        self.assertRegex(lines[0], r"^warning: .*allow-0.txt:2: duplicate of line 1$")
+        self.assertRegex(lines[1], r'^warning: .*allow-0.txt:3: pinned tag "latest" is not a SemVer version')
+        self.assertEqual(p.stdout.decode(), "%s and 3 allow-listed repositories: 0 errors, 2 warnings\n" % cfg)
+
+        cfg = self.config([warn_only + ["Not A Reference"]])
+        p = self.run_exe([EXTUPDATED, "--check-config", "--config", cfg])
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"\nerror: ", b"\n" + p.stderr)
+        for line in p.stderr.splitlines():
+            self.assertTrue(line.startswith((b"error: ", b"warning: ")), line)
+        self.assertTrue(p.stdout.endswith(b": 1 error, 2 warnings\n"), p.stdout)
+
+        # The same allow-list in a scan: the same prefixes.
+        p = self.once("--config", cfg)
+        for line in p.stderr.splitlines():
+            self.assertTrue(line.startswith((b"error: ", b"warning: ")), line)
 
 
 def main():
