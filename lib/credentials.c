@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "text.h"
 #include "util.h"
 
 #define MAX_CONFIG_SIZE (4u * 1024u * 1024u)
@@ -552,13 +553,7 @@ static char *output_excerpt(const struct helper_run *run) {
                 size_t line = strcspn(b, "\n");
                 if (line < n)
                         n = line;
-                if (n > MAX_OUTPUT_IN_MESSAGE)
-                        n = MAX_OUTPUT_IN_MESSAGE;
-                char *e = strndup(b, n);
-                for (char *p = e; p && *p; p++)
-                        if ((unsigned char) *p < 0x20 || (unsigned char) *p == 0x7f)
-                                *p = ' ';
-                return e;
+                return text_quote(b, n, MAX_OUTPUT_IN_MESSAGE);
         }
         return NULL;
 }
