@@ -432,6 +432,13 @@ class Messages(Case):
                       p.stdout)
         self.assertNotIn(b"no configuration", p.stdout)
 
+    def test_empty_scan_is_clean(self):
+        # A scan of 0 repositories: in a sanitizer build, a leak report would fill stderr and fail the run.
+        p = self.once("--config", self.config([["# nothing listed yet"]]))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, b"")
+        self.assertIn(b"0 repositories, 0 updates available, 0 errors, 0 requests", p.stdout)
+
     def test_check_config_separates_warnings_from_errors(self):
         registry = Server({})  # answers 404 at once: the scan below never leaves loopback
         self.addCleanup(registry.close)
