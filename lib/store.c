@@ -262,11 +262,12 @@ struct store {
 /* SQLite's explanation of the last failure, in the words a person acts on: SQLite says "disk I/O
  * error" when a full disk stops it creating the WAL or shared-memory file. */
 static const char *reason(struct store *s) {
-        int sys = sqlite3_system_errno(s->db);
-        int rc = sqlite3_extended_errcode(s->db);
-        if ((rc & 0xff) == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT)
+        int rc = sqlite3_extended_errcode(s->db) & 0xff;
+        /* The system's errno only explains an I/O failure: it may be left over from an earlier one. */
+        int sys = rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ? sqlite3_system_errno(s->db) : 0;
+        if (rc == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT)
                 return "disk full";
-        if ((rc & 0xff) == SQLITE_READONLY || sys == EROFS)
+        if (rc == SQLITE_READONLY || sys == EROFS)
                 return "read-only (file system or permissions)";
         return sqlite3_errmsg(s->db);
 }
@@ -306,7 +307,7 @@ static int errno_from_sqlite(int rc) {
 }
 
 /* A write did not reach the disk: remembered until the next successful commit. */
-static void write_failed(struct store *s, int rc) {
+static void write_failed(struct store *s) {
         char *m = util_printf("%s: %s", s->path, reason(s));
         if (m) {
                 free(s->write_error);
@@ -360,7 +361,7 @@ static int stmt_step(struct store *s, sqlite3_stmt *st) {
         }
         /* BEGIN and COMMIT count as read-only statements, yet are where a write fails. */
         if (!sqlite3_stmt_readonly(st) || st == s->stmts[STMT_BEGIN] || st == s->stmts[STMT_COMMIT])
-                write_failed(s, rc);
+                write_failed(s);
         return sql_fail(s, rc);
 }
 
