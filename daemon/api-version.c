@@ -140,5 +140,5 @@ const char *api_version_source_describe(enum api_version_source s) {
         case API_VERSION_FALLBACK:
                 break;
         }
-        return "default: no configuration and no `docker extension version`";
+        return "default: extension_api_version is not set and `docker extension version` gave no answer";
 }

@@ -66,6 +66,8 @@ int main(int argc, char **argv) {
                 { "help", no_argument, NULL, OPT_HELP },
                 {},
         };
+        if (util_open_std_fds() < 0)
+                return 1;
         struct ctl_options opts = {};
         int c;
 

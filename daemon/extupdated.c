@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "once.h"
+#include "util.h"
 
 static void help(void) {
         printf("Usage: extupdated [OPTIONS]\n"
@@ -39,6 +40,8 @@ int main(int argc, char **argv) {
                 {"help", no_argument, NULL, OPT_HELP},
                 {},
         };
+        if (util_open_std_fds() < 0)
+                return 1;
         struct once_options o = {};
         bool once = false, check_config = false;
         int c;

@@ -17,7 +17,7 @@ static unsigned print_lines(FILE *diag, char **lines, const char *prefix) {
 }
 
 static bool is_url(const char *source) {
-        return util_startswith(source, "https://") || util_startswith(source, "http://");
+        return util_startswith_no_case(source, "https://") || util_startswith_no_case(source, "http://");
 }
 
 struct remote_source {
@@ -33,11 +33,13 @@ static void on_remote(int error, const char *message, const struct remote_allowl
         if (error < 0) {
                 fprintf(rs->diag, "error: %s\n", message);
                 s->problems++;
+                s->errors++;
                 return;
         }
         if (result->note) {
-                fprintf(rs->diag, "warning: %s\n", result->note);
+                fprintf(rs->diag, "%s: %s\n", result->note_is_error ? "error" : "warning", result->note);
                 s->problems++;
+                s->errors += result->note_is_error;
         }
         _cleanup_free_ char *why = NULL;
         rs->error = allowlist_add_text(&s->allowlist, rs->url, result->text, result->len, &why);
@@ -46,6 +48,7 @@ static void on_remote(int error, const char *message, const struct remote_allowl
         if (rs->error < 0) {
                 fprintf(rs->diag, "error: %s\n", why ? why : rs->url);
                 s->problems++;
+                s->errors++;
                 return;
         }
         s->sources_read++;
@@ -77,6 +80,7 @@ static int load_remote_sources(struct settings *s, uv_loop_t *loop, const char *
                 if (r < 0) {
                         fprintf(diag, "error: %s: cannot fetch the allow-list: %s\n", *src, strerror(-r));
                         s->problems++;
+                        s->errors++;
                 }
                 i++;
         }
@@ -134,6 +138,7 @@ int settings_load(const char *config_arg, uv_loop_t *loop, const char *cache_dir
                 if (r < 0) {
                         fprintf(diag, "error: %s\n", error ? error : *src);
                         s.problems++;
+                        s.errors++;
                         continue;
                 }
                 s.sources_read++;
@@ -143,7 +148,11 @@ int settings_load(const char *config_arg, uv_loop_t *loop, const char *cache_dir
                 settings_done(&s);
                 return r;
         }
-        s.problems += print_lines(diag, s.allowlist.problems, "");
+        for (size_t i = 0; s.allowlist.problems && s.allowlist.problems[i]; i++, s.problems++) {
+                bool warning = allowlist_problem_is_warning(&s.allowlist, i);
+                fprintf(diag, "%s: %s\n", warning ? "warning" : "error", s.allowlist.problems[i]);
+                s.errors += !warning;
+        }
         if (s.sources_read == 0 && s.config.allowlist[0]) {
                 fprintf(diag, "error: no allow-list could be read%s%s\n",
                         s.config_path ? "; check \"allowlist\" in " : "", s.config_path ? s.config_path : "");

@@ -13,6 +13,7 @@ struct settings {
         struct allowlist allowlist;
         unsigned sources_read; /* allow-list sources that could be used */
         unsigned problems;     /* warnings and allow-list problems printed */
+        unsigned errors;       /* of those, the errors: something written will not be scanned */
 };
 
 /* Reads the config (config_arg, else the default path when that file exists, else defaults),

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "text.h"
 #include "util.h"
 
 /* How much of an offending line a message quotes. */
@@ -29,107 +30,62 @@ void allowlist_done(struct allowlist *l) {
                 entry_done(&l->entries[i]);
         free(l->entries);
         util_strv_free(l->problems);
+        free(l->problem_warning);
         free(l->index);
         allowlist_init(l);
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is not one. */
-static size_t utf8_sequence(const unsigned char *s, size_t n, uint32_t *ret_cp) {
-        unsigned char c = s[0];
-        size_t len;
-        uint32_t cp, min;
-        if (c < 0x80) {
-                *ret_cp = c;
-                return 1;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-                len = 2, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-                len = 3, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-                len = 4, cp = c & 0x07, min = 0x10000;
-        } else
-                return 0;
-        if (n < len)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        *ret_cp = cp;
-        return len;
-}
-
-static bool utf8_valid(const char *s, size_t n) {
-        uint32_t cp;
-        for (size_t i = 0; i < n;) {
-                size_t len = utf8_sequence((const unsigned char *) s + i, n - i, &cp);
-                if (len == 0)
-                        return false;
-                i += len;
-        }
-        return true;
-}
-
-/* The text as it may be shown between double quotes on a terminal: quotes and backslashes
- * escaped, control characters and invalid bytes as \xNN, cut after QUOTE_MAX characters. */
+/* An offending line as a message shows it. */
 static char *quote(const char *s, size_t n) {
-        /* At worst a character is a 2-byte C1 control shown as 8 bytes; then "..." and NUL. */
-        char *buf = malloc(QUOTE_MAX * 8 + 4);
-        if (!buf)
-                return NULL;
-        size_t o = 0, chars = 0;
-        for (size_t i = 0; i < n; chars++) {
-                if (chars == QUOTE_MAX) {
-                        memcpy(buf + o, "...", 3);
-                        o += 3;
-                        break;
-                }
-                const unsigned char *u = (const unsigned char *) s + i;
-                uint32_t cp;
-                size_t len = utf8_sequence(u, n - i, &cp);
-                if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
-                        /* A C1 control is escaped byte by byte, like an invalid byte. */
-                        size_t bytes = len ? len : 1;
-                        for (size_t k = 0; k < bytes; k++)
-                                o += (size_t) sprintf(buf + o, "\\x%02x", u[k]);
-                        i += bytes;
-                } else if (cp == '"' || cp == '\\') {
-                        buf[o++] = '\\';
-                        buf[o++] = (char) cp;
-                        i++;
-                } else {
-                        memcpy(buf + o, u, len);
-                        o += len;
-                        i += len;
-                }
-        }
-        buf[o] = 0;
-        return buf;
+        return text_quote(s, n, QUOTE_MAX);
 }
 
-static int add_problem(struct allowlist *l, const char *source, const char *fmt, ...) _printf_(3, 4);
-static int add_problem(struct allowlist *l, const char *source, const char *fmt, ...) {
+static int add_finding(struct allowlist *l, bool warning, const char *source, const char *fmt, va_list ap)
+        _printf_(4, 0);
+static int add_finding(struct allowlist *l, bool warning, const char *source, const char *fmt, va_list ap) {
         if (l->n_problems > ALLOWLIST_PROBLEMS_MAX)
                 return 0;
         char *msg;
-        if (l->n_problems == ALLOWLIST_PROBLEMS_MAX)
+        if (l->n_problems == ALLOWLIST_PROBLEMS_MAX) {
                 msg = util_printf("%s: too many problems, not reporting more", source);
-        else {
-                va_list ap;
-                va_start(ap, fmt);
-                int r = vasprintf(&msg, fmt, ap);
-                va_end(ap);
-                if (r < 0)
-                        msg = NULL;
+                warning = false;
+        } else if (vasprintf(&msg, fmt, ap) < 0)
+                msg = NULL;
+        bool *w = realloc(l->problem_warning, (l->n_problems + 1) * sizeof(bool));
+        if (!w) {
+                free(msg);
+                return -ENOMEM;
         }
+        l->problem_warning = w;
         int r = util_strv_consume(&l->problems, msg);
         if (r < 0)
                 return r;
-        l->n_problems++;
+        l->problem_warning[l->n_problems++] = warning;
         return 0;
+}
+
+/* A line skipped, or a source cut short: what the author meant is not what will be scanned. */
+static int add_problem(struct allowlist *l, const char *source, const char *fmt, ...) _printf_(3, 4);
+static int add_problem(struct allowlist *l, const char *source, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = add_finding(l, false, source, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* Harmless as it stands (a repeated line), or kept though it will not do what it seems to. */
+static int add_warning(struct allowlist *l, const char *source, const char *fmt, ...) _printf_(3, 4);
+static int add_warning(struct allowlist *l, const char *source, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = add_finding(l, true, source, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+bool allowlist_problem_is_warning(const struct allowlist *l, size_t i) {
+        return i < l->n_problems && l->problem_warning[i];
 }
 
 /* FNV-1a: the keys are short names, and there are at most ALLOWLIST_ENTRIES_MAX of them. */
@@ -197,16 +153,30 @@ static bool has_upper(const char *s) {
 
 enum { LINE_OK, LINE_STOP };
 
+/* What a source held: lines other than blanks and comments, and those of them naming a repository
+ * (listed or a duplicate), so a source of nothing but invalid lines can be told from an empty one. */
+struct line_counts {
+        unsigned content, references;
+};
+
 /* Handles one line; returns LINE_OK, LINE_STOP once the entry limit is reached, or -ENOMEM. */
-static int add_line(struct allowlist *l, const char *source, unsigned line, const char *p, size_t n) {
+static int add_line(struct allowlist *l, const char *source, unsigned line, const char *p, size_t n,
+                    struct line_counts *counts) {
+        /* A comment may be as long as its author likes: only entries have a length limit. */
+        size_t lead = 0;
+        while (lead < n && is_blank(p[lead]))
+                lead++;
+        if (lead == n || p[lead] == '#')
+                return LINE_OK;
+        counts->content++;
         if (n > ALLOWLIST_LINE_MAX)
                 return add_problem(l, source, "%s:%u: line too long (more than %u bytes)", source, line,
                                    ALLOWLIST_LINE_MAX);
-        if (memchr(p, 0, n) || !utf8_valid(p, n)) {
+        if (memchr(p, 0, n) || !text_utf8_valid(p, n)) {
                 _cleanup_free_ char *q = quote(p, n);
                 if (!q)
                         return -ENOMEM;
-                return add_problem(l, source, "%s:%u: %s: \"%s\"", source, line,
+                return add_problem(l, source, "%s:%u: %s: %s", source, line,
                                    memchr(p, 0, n) ? "line contains a NUL byte" : "line is not valid UTF-8", q);
         }
 
@@ -240,7 +210,7 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
                         detail = error;
                 else if (*detail == ':')
                         detail += strspn(detail, ": ");
-                return add_problem(l, source, "%s:%u: invalid reference \"%s\"%s%s", source, line, q,
+                return add_problem(l, source, "%s:%u: invalid reference %s%s%s", source, line, q,
                                    *detail ? ": " : "", detail);
         }
         _cleanup_free_ char *repository = reference_familiar_name(&ref);
@@ -254,15 +224,16 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
         }
         if (ref.digest)
                 return add_problem(l, source,
-                                   "%s:%u: digest reference \"%s\" is not allowed, pin a version with a tag "
+                                   "%s:%u: digest reference %s is not allowed, pin a version with a tag "
                                    "instead (%s:TAG)",
                                    source, line, q, repository);
         /* Docker keeps a registry host's case, but the same host spelled twice must not become two
          * repositories, and an upper-case first component ("Docker/x") is almost always a typo. */
         if (has_upper(ref.domain))
-                return add_problem(l, source, "%s:%u: invalid reference \"%s\": registry host \"%s\" must be lowercase",
+                return add_problem(l, source, "%s:%u: invalid reference %s: registry host \"%s\" must be lowercase",
                                    source, line, q, ref.domain);
 
+        counts->references++;
         const struct allowlist_entry *first = index_lookup(l, repository);
         if (first) {
                 _cleanup_free_ char *where = streq(first->source, source) ? util_printf("line %u", first->line)
@@ -271,11 +242,11 @@ static int add_line(struct allowlist *l, const char *source, unsigned line, cons
                 if (!where)
                         return -ENOMEM;
                 if (streq_ptr(first->pinned, ref.tag))
-                        return add_problem(l, source, "%s:%u: duplicate of %s", source, line, where);
+                        return add_warning(l, source, "%s:%u: duplicate of %s", source, line, where);
                 q = quote(p, n);
                 if (!q)
                         return -ENOMEM;
-                return add_problem(l, source, "%s:%u: \"%s\" conflicts with %s (%s%s%s), keeping %s", source, line,
+                return add_problem(l, source, "%s:%u: %s conflicts with %s (%s%s%s), keeping %s", source, line,
                                    q, where, first->repository, first->pinned ? ":" : ", unpinned",
                                    first->pinned ?: "", where);
         }
@@ -325,10 +296,11 @@ int allowlist_add_text(struct allowlist *l, const char *source, const char *text
         const char *p = text, *end = text + len;
         if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
                 p += 3;
+        struct line_counts counts = {};
         for (unsigned line = 1; p < end; line++) {
                 const char *nl = memchr(p, '\n', (size_t) (end - p));
                 const char *line_end = nl ? nl : end;
-                int r = add_line(l, source, line, p, (size_t) (line_end - p));
+                int r = add_line(l, source, line, p, (size_t) (line_end - p), &counts);
                 if (r < 0) {
                         set_error(ret_error, "%s: out of memory", source);
                         return r;
@@ -336,6 +308,11 @@ int allowlist_add_text(struct allowlist *l, const char *source, const char *text
                 if (r == LINE_STOP)
                         break;
                 p = nl ? nl + 1 : end;
+        }
+        if (counts.content > 0 && counts.references == 0) {
+                set_error(ret_error, "%s: no valid allow-list entry (%u line%s, none a repository)", source,
+                          counts.content, counts.content == 1 ? "" : "s");
+                return -EBADMSG;
         }
         return 0;
 }
@@ -350,7 +327,7 @@ int allowlist_add_file(struct allowlist *l, const char *path, char **ret_error) 
         }
         if (r < 0) {
                 set_error(ret_error, "%s: cannot read allow-list: %s", path,
-                          r == -EINVAL ? "not a regular file" : strerror(-r));
+                          util_read_file_strerror(r));
                 return r;
         }
         return allowlist_add_text(l, path, buf, len, ret_error);

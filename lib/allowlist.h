@@ -1,6 +1,7 @@
 /* The extension allow-list: Docker Desktop's private-marketplace extensions.txt format, from files or buffers. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "reference.h"
@@ -29,6 +30,7 @@ struct allowlist {
         /* Private: the array's capacity, a hash index from repository to entry, and the count
          * behind the problem limit. */
         size_t n_allocated;
+        bool *problem_warning; /* per problem, see allowlist_problem_is_warning */
         size_t *index;
         size_t index_size;
         size_t n_problems;
@@ -44,13 +46,14 @@ void allowlist_done(struct allowlist *l);
  * already listed (in this or an earlier source) are added to l->problems as
  * "SOURCE:LINE: message" and skipped; the first entry for a repository wins.
  * Returns 0 (even with problems), or, when the source as a whole cannot be used, -EFBIG (larger
- * than ALLOWLIST_SOURCE_MAX; nothing is added) or -ENOMEM (l stays valid but may hold part of the
- * source). On error *ret_error, when ret_error is non-NULL, gets an allocated message naming the
+ * than ALLOWLIST_SOURCE_MAX; nothing is added), -EBADMSG (lines other than comments, and not one
+ * of them a repository: an HTML page, say; their problems are in l->problems) or -ENOMEM (l stays
+ * valid but may hold part of the source). A source of only comments and blanks is empty, not bad. On error *ret_error, when ret_error is non-NULL, gets an allocated message naming the
  * source, or NULL if even that could not be allocated. */
 int allowlist_add_text(struct allowlist *l, const char *source, const char *text, size_t len, char **ret_error);
 
 /* allowlist_add_text on the contents of the file at path, named by path in messages. Also fails
- * with the -errno of opening or reading it, and -EISDIR or -EINVAL for a directory or another
+ * with the -errno of opening or reading it, and -EISDIR or -ENOTSUP for a directory or another
  * non-regular file; the message reads "PATH: cannot read allow-list: REASON". */
 int allowlist_add_file(struct allowlist *l, const char *path, char **ret_error);
 
@@ -58,6 +61,10 @@ int allowlist_add_file(struct allowlist *l, const char *path, char **ret_error);
  * released with allowlist_done. */
 int allowlist_parse(const char *source, const char *text, size_t len, struct allowlist *ret, char **ret_error);
 int allowlist_load_file(const char *path, struct allowlist *ret, char **ret_error);
+
+/* Whether problems[i] is a warning: harmless as it stands (a repeated line). The others are
+ * errors: what the author wrote is not what will be scanned. */
+bool allowlist_problem_is_warning(const struct allowlist *l, size_t i);
 
 /* The entry for a repository in any spelling reference_parse_repository accepts ("ubuntu",
  * "docker.io/library/ubuntu"), or NULL when it is not listed or not a valid name. */

@@ -11,6 +11,7 @@
 #include "host.h"
 #include "http.h"
 #include "scope.h"
+#include "text.h"
 #include "util.h"
 
 #define MAX_CHALLENGES 32
@@ -851,21 +852,11 @@ static char *server_detail(const struct http_response *resp, const struct auth_c
         if (cJSON_IsString(m))
                 text = m->valuestring;
         char *out = NULL;
-        if (text && *text) {
-                size_t n = strlen(text);
-                if (n > MAX_SERVER_DETAIL)
-                        n = MAX_SERVER_DETAIL;
-                out = strndup(text, n);
-                for (char *p = out; p && *p; p++)
-                        if ((unsigned char) *p < 0x20 || (unsigned char) *p == 0x7f)
-                                *p = ' ';
-                if (out && creds &&
-                    ((creds->password && *creds->password && strstr(out, creds->password)) ||
-                     (creds->identity_token && *creds->identity_token && strstr(out, creds->identity_token)))) {
-                        free(out);
-                        out = NULL;
-                }
-        }
+        /* Looked for in the server's own text: quoting could hide a secret from the search. */
+        if (text && *text &&
+            !(creds && ((creds->password && *creds->password && strstr(text, creds->password)) ||
+                        (creds->identity_token && *creds->identity_token && strstr(text, creds->identity_token)))))
+                out = text_quote_str(text, MAX_SERVER_DETAIL);
         cJSON_Delete(j);
         return out;
 }

@@ -18,6 +18,7 @@
 #include "platform.h"
 #include "semver.h"
 #include "host.h"
+#include "text.h"
 #include "util.h"
 
 static void json_deletep(cJSON **j) {
@@ -285,38 +286,9 @@ static void lwarn(struct loader *l, const char *keypath, const char *fmt, ...) {
         va_end(ap);
 }
 
-/* s in double quotes for a message: at most QUOTE_MAX bytes (cut at a character boundary), with
- * quotes, backslashes and control characters escaped. */
+/* A value from the file as a message quotes it: short, and escaped so it cannot garble a terminal. */
 static char *quote(const char *s) {
-        size_t n = strlen(s);
-        bool cut = n > QUOTE_MAX;
-        if (cut) {
-                n = QUOTE_MAX;
-                while (n > 0 && ((unsigned char) s[n] & 0xc0) == 0x80)
-                        n--;
-        }
-        char *out = malloc(n * 4 + 8);
-        if (!out)
-                return NULL;
-        size_t o = 0;
-        out[o++] = '"';
-        for (size_t i = 0; i < n; i++) {
-                unsigned char c = (unsigned char) s[i];
-                if (c < 0x20 || c == 0x7f)
-                        o += (size_t) sprintf(out + o, "\\x%02x", c);
-                else {
-                        if (c == '"' || c == '\\')
-                                out[o++] = '\\';
-                        out[o++] = (char) c;
-                }
-        }
-        if (cut) {
-                memcpy(out + o, "\xe2\x80\xa6", 3);
-                o += 3;
-        }
-        out[o++] = '"';
-        out[o] = 0;
-        return out;
+        return text_quote_str(s, QUOTE_MAX);
 }
 
 static bool identifier(const char *s) {
@@ -522,7 +494,8 @@ static void load_api_version(struct loader *l, const cJSON *v, struct config *c)
         if (!s)
                 return;
         struct semver ver;
-        int r = semver_parse(s, 0, &ver);
+        /* "v0.3.4" as everywhere a version is read; kept without the 'v', as Docker prints it. */
+        int r = semver_parse(s, SEMVER_PARSE_ALLOW_V, &ver);
         if (r == -ENOMEM) {
                 l->oom = true;
                 return;
@@ -536,7 +509,7 @@ static void load_api_version(struct loader *l, const cJSON *v, struct config *c)
                 return;
         }
         semver_done(&ver);
-        set_string(l, &c->extension_api_version, s);
+        set_string(l, &c->extension_api_version, s + (s[0] == 'v'));
 }
 
 static void load_desktop_version(struct loader *l, const cJSON *v, struct config *c) {
@@ -908,7 +881,7 @@ int config_load_file(const char *path, struct config *ret, char ***ret_warnings,
         if (r < 0) {
                 char **errors = NULL;
                 char *m = r == -EFBIG ? util_printf("%s: larger than %u bytes", path, CONFIG_MAX_FILE_SIZE)
-                                      : util_printf("%s: cannot read: %s", path, strerror(-r));
+                                      : util_printf("%s: cannot read: %s", path, util_read_file_strerror(r));
                 if (util_strv_consume(&errors, m) < 0)
                         r = -ENOMEM;
                 if (ret_warnings)

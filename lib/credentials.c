@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "text.h"
 #include "util.h"
 
 #define MAX_CONFIG_SIZE (4u * 1024u * 1024u)
@@ -377,7 +378,7 @@ int credentials_store_load(const char *docker_config_dir, struct credentials_sto
                 if (r == -EFBIG)
                         fail(ret_error, r, "%s: larger than %u bytes", s->path, MAX_CONFIG_SIZE);
                 else
-                        fail(ret_error, r, "%s: %s", s->path, strerror(-r));
+                        fail(ret_error, r, "%s: %s", s->path, util_read_file_strerror(r));
                 credentials_store_free(s);
                 return r;
         }
@@ -552,13 +553,7 @@ static char *output_excerpt(const struct helper_run *run) {
                 size_t line = strcspn(b, "\n");
                 if (line < n)
                         n = line;
-                if (n > MAX_OUTPUT_IN_MESSAGE)
-                        n = MAX_OUTPUT_IN_MESSAGE;
-                char *e = strndup(b, n);
-                for (char *p = e; p && *p; p++)
-                        if ((unsigned char) *p < 0x20 || (unsigned char) *p == 0x7f)
-                                *p = ' ';
-                return e;
+                return text_quote(b, n, MAX_OUTPUT_IN_MESSAGE);
         }
         return NULL;
 }

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "semver.h"
+#include "text.h"
 #include "util.h"
 
 static void json_deletep(cJSON **j) {
@@ -26,56 +27,6 @@ static const char *const known_categories[] = {
 
 static bool is_blank_char(char c) {
         return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), storing its code point; 0 when the
- * bytes there are not valid UTF-8 (overlong forms, surrogates and values past U+10FFFF included). */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret) {
-        uint32_t c = s[0], min;
-        size_t len;
-        if (c < 0x80) {
-                *ret = c;
-                return 1;
-        }
-        if ((c & 0xe0) == 0xc0) {
-                len = 2;
-                c &= 0x1f;
-                min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-                len = 3;
-                c &= 0x0f;
-                min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-                len = 4;
-                c &= 0x07;
-                min = 0x10000;
-        } else
-                return 0;
-        if (len > n)
-                return 0;
-        for (size_t i = 1; i < len; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                c = (c << 6) | (s[i] & 0x3f);
-        }
-        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-                return 0;
-        *ret = c;
-        return len;
-}
-
-static bool utf8_valid(const char *s) {
-        const unsigned char *p = (const unsigned char *) s;
-        size_t n = strlen(s);
-        while (n > 0) {
-                uint32_t c;
-                size_t k = utf8_decode(p, n, &c);
-                if (k == 0)
-                        return false;
-                p += k;
-                n -= k;
-        }
-        return true;
 }
 
 /* A display-safe copy of s: trimmed, invalid UTF-8 replaced by U+FFFD, control characters by a
@@ -96,7 +47,7 @@ static char *sanitize(const char *s, size_t max, bool multiline) {
         size_t o = 0;
         while (n > 0) {
                 uint32_t c;
-                size_t k = utf8_decode(p, n, &c);
+                size_t k = text_utf8_decode((const char *) p, n, &c);
                 const char *rep = NULL;
                 size_t rep_len;
                 if (k == 0) {
@@ -106,7 +57,7 @@ static char *sanitize(const char *s, size_t max, bool multiline) {
                         rep = n > 1 && p[1] == '\n' ? "" : "\n";
                 } else if ((c == '\n' || c == '\t') && multiline) {
                         rep = NULL; /* kept as they are */
-                } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f)) {
+                } else if (text_is_control(c)) {
                         rep = " ";
                 }
                 rep_len = rep ? strlen(rep) : k;
@@ -270,44 +221,9 @@ static int findingf(struct findings *f, enum labels_severity sev, const char *la
         return findings_add(f, sev, label, r < 0 ? NULL : m);
 }
 
-/* s in double quotes for a message: at most QUOTE_MAX bytes of it, control characters and bytes
- * that are not UTF-8 escaped, so a hostile label cannot garble a terminal. */
+/* A label value as a message quotes it: short, and escaped so it cannot garble a terminal. */
 static char *quote(const char *s) {
-        size_t n = strlen(s);
-        /* Up to four bytes out per byte in, the last character may pass QUOTE_MAX by three bytes,
-         * then the quotes, the ellipsis and the NUL. */
-        char *out = malloc((QUOTE_MAX + 3) * 4 + 6);
-        if (!out)
-                return NULL;
-        size_t o = 0;
-        out[o++] = '"';
-        const unsigned char *p = (const unsigned char *) s;
-        size_t used = 0;
-        while (n > 0) {
-                if (used >= QUOTE_MAX) {
-                        memcpy(out + o, "\xe2\x80\xa6", 3);
-                        o += 3;
-                        break;
-                }
-                uint32_t c;
-                size_t k = utf8_decode(p, n, &c);
-                if (k == 0 || c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f)) {
-                        o += (size_t) sprintf(out + o, "\\x%02x", p[0]);
-                        k = 1;
-                } else if (c == '"' || c == '\\') {
-                        out[o++] = '\\';
-                        out[o++] = (char) c;
-                } else {
-                        memcpy(out + o, p, k);
-                        o += k;
-                }
-                used += k;
-                p += k;
-                n -= k;
-        }
-        out[o++] = '"';
-        out[o] = 0;
-        return out;
+        return text_quote_str(s, QUOTE_MAX);
 }
 
 /* NULL when s is an absolute http:// or https:// URL with a host; else why not. */
@@ -640,7 +556,7 @@ static int check_label(struct findings *f, const cJSON *labels, const struct lab
         size_t len = strlen(v->valuestring);
         if (len > s->max)
                 return findingf(f, LABELS_ERROR, s->key, "is %zu bytes long; at most %zu are accepted", len, s->max);
-        if (!utf8_valid(v->valuestring) &&
+        if (!text_utf8_valid(v->valuestring, strlen(v->valuestring)) &&
             (r = findingf(f, LABELS_WARNING, s->key, "is not valid UTF-8")) < 0)
                 return r;
 

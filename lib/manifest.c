@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "platform.h"
+#include "text.h"
 #include "util.h"
 
 #define MEDIA_TYPE_SCHEMA1 "application/vnd.docker.distribution.manifest.v1+json"
@@ -39,17 +40,6 @@ static const char *kind_media_type(enum manifest_kind k) {
         return NULL;
 }
 
-/* A registry's text made safe to quote: printable ASCII only, bounded length. */
-static void quote(const char *s, char buf[static QUOTE_MAX + 4]) {
-        size_t i = 0;
-        for (; s[i] && i < QUOTE_MAX; i++)
-                buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-        if (s[i]) {
-                memcpy(buf + i, "...", 3);
-                i += 3;
-        }
-        buf[i] = 0;
-}
 
 _printf_(3, 4) static int fail(char **ret_error, int r, const char *fmt, ...) {
         if (ret_error) {
@@ -322,9 +312,8 @@ static int parse_descriptor(const cJSON *j, const char *where, bool index_entry,
         if (r >= 0 && !d.digest)
                 r = fail(ret_error, -EBADMSG, "%sdigest: missing", w);
         if (r >= 0 && !manifest_digest_valid(d.digest)) {
-                char q[QUOTE_MAX + 4];
-                quote(d.digest, q);
-                r = fail(ret_error, -EBADMSG, "%sdigest: not a sha256 digest: \"%s\"", w, q);
+                _cleanup_free_ char *q = text_quote_str(d.digest, QUOTE_MAX);
+                r = fail(ret_error, -EBADMSG, "%sdigest: not a sha256 digest: %s", w, q ? q : "");
         }
         if (r >= 0) {
                 const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "size");
@@ -426,7 +415,6 @@ static int parse_image(const cJSON *root, struct manifest *m, char **ret_error) 
 /* Decides the kind of a document: its mediaType, else the Content-Type, else its shape. */
 static int detect_kind(const cJSON *root, const char *content_type, struct manifest *m,
                        char **ret_error) {
-        char q[QUOTE_MAX + 4];
         const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "mediaType");
         const cJSON *sv = cJSON_GetObjectItemCaseSensitive(root, "schemaVersion");
 
@@ -441,9 +429,8 @@ static int detect_kind(const cJSON *root, const char *content_type, struct manif
                 if (is_schema1(mt->valuestring))
                         return fail(ret_error, -EPROTONOSUPPORT, SCHEMA1_MESSAGE);
                 if (manifest_kind_from_media_type(mt->valuestring, &m->kind) < 0) {
-                        quote(mt->valuestring, q);
-                        return fail(ret_error, -EPROTONOSUPPORT,
-                                    "unsupported manifest media type \"%s\"", q);
+                        _cleanup_free_ char *q = text_quote_str(mt->valuestring, QUOTE_MAX);
+                        return fail(ret_error, -EPROTONOSUPPORT, "unsupported manifest media type %s", q ? q : "");
                 }
                 return 0;
         }

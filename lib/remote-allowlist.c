@@ -14,6 +14,7 @@
 #include "allowlist.h"
 #include "host.h"
 #include "http.h"
+#include "text.h"
 #include "util.h"
 
 #define META_MAX 16384
@@ -77,8 +78,9 @@ static cJSON *read_meta(const struct fetch *f) {
         return meta;
 }
 
-/* Answers with the cached copy: fresh after a 304 (why NULL), else a fallback that says why. */
-static void answer_from_cache(struct fetch *f, int error, const char *why) {
+/* Answers with the cached copy: fresh after a 304 (why NULL), else a fallback that says why;
+ * unusable when the URL answered with something that is not an allow-list. */
+static void answer_from_cache(struct fetch *f, int error, const char *why, bool unusable) {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
         int r = f->body_path ? util_read_file(f->body_path, ALLOWLIST_SOURCE_MAX, &text, &len) : -ENOENT;
@@ -88,7 +90,7 @@ static void answer_from_cache(struct fetch *f, int error, const char *why) {
         }
         _cleanup_free_ char *note = why ? util_printf("%s; using the copy fetched before", why) : NULL;
         struct remote_allowlist result = {.text = text, .len = len, .from_cache = true,
-                                          .note = why ? (note ? note : why) : NULL};
+                                          .note = why ? (note ? note : why) : NULL, .note_is_error = unusable};
         f->cb(0, NULL, &result, f->userdata);
 }
 
@@ -110,18 +112,61 @@ static void save(const struct fetch *f, const struct http_response *resp) {
                 (void) write_atomic(f->meta_path, text, strlen(text));
 }
 
+/* The host[:port] of an http(s) URL, lowercased, into buf; "" when there is none. */
+static void url_authority(const char *url, char buf[static 256]) {
+        const char *a = strstr(url, "://");
+        a = a ? a + 3 : url;
+        size_t n = strcspn(a, "/?#");
+        if (n > 255)
+                n = 255;
+        memcpy(buf, a, n);
+        buf[n] = 0;
+        util_ascii_lower_copy(buf, buf);
+}
+
+/* Why a 200 answer is not an allow-list (NULL when it may be one): the cache must not be replaced
+ * by an error page, an empty body, or text that a redirect brought over plain HTTP from another host. */
+static char *unusable_answer(const struct fetch *f, const struct http_response *resp) {
+        if (resp->url && util_startswith_no_case(resp->url, "http://")) {
+                char from[256], to[256];
+                url_authority(f->url, from);
+                url_authority(resp->url, to);
+                if (!streq(from, to)) {
+                        _cleanup_free_ char *q = text_quote_str(resp->url, 200);
+                        return util_printf("%s: redirected to %s, plain HTTP on another host; refused", f->url,
+                                           q ? q : "another host");
+                }
+        }
+        const char *type = http_response_header(resp, "Content-Type");
+        size_t lead = strspn(resp->body, " \t\r\n");
+        if ((type && util_startswith_no_case(type, "text/html")) || (lead < resp->body_len && resp->body[lead] == '<'))
+                return util_printf("%s: the answer is an HTML page, not an allow-list", f->url);
+        if (lead == resp->body_len)
+                return util_printf("%s: the answer is empty, not an allow-list", f->url);
+        struct allowlist scratch;
+        _cleanup_free_ char *error = NULL;
+        int r = allowlist_parse(f->url, resp->body, resp->body_len, &scratch, &error);
+        if (r == 0)
+                allowlist_done(&scratch);
+        if (r == -EBADMSG)
+                return util_printf("%s: the answer has no valid allow-list entry", f->url);
+        return NULL;
+}
+
 static void on_response(const struct http_response *resp, void *userdata) {
         struct fetch *f = userdata;
         _cleanup_free_ char *why = NULL;
 
         if (resp->error == -ECANCELED) {
                 f->cb(-ECANCELED, "cancelled", NULL, f->userdata);
+        } else if (resp->error == 0 && resp->status == 200 && (why = unusable_answer(f, resp))) {
+                answer_from_cache(f, -EBADMSG, why, true);
         } else if (resp->error == 0 && resp->status == 200) {
                 save(f, resp);
                 struct remote_allowlist result = {.text = resp->body, .len = resp->body_len};
                 f->cb(0, NULL, &result, f->userdata);
         } else if (resp->error == 0 && resp->status == 304 && f->body_path) {
-                answer_from_cache(f, -EPROTO, NULL);
+                answer_from_cache(f, -EPROTO, NULL, false);
         } else {
                 if (resp->error == -EFBIG)
                         why = util_printf("%s: allow-list is larger than %u MiB", f->url, ALLOWLIST_SOURCE_MAX >> 20);
@@ -130,7 +175,7 @@ static void on_response(const struct http_response *resp, void *userdata) {
                                           resp->error_message ? resp->error_message : strerror(-resp->error));
                 else
                         why = util_printf("%s: cannot fetch the allow-list: HTTP %ld", f->url, resp->status);
-                answer_from_cache(f, resp->error < 0 ? resp->error : -EPROTO, why ? why : f->url);
+                answer_from_cache(f, resp->error < 0 ? resp->error : -EPROTO, why ? why : f->url, false);
         }
         fetch_free(f);
 }

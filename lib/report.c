@@ -123,6 +123,47 @@ static const char *get_status(const struct store_record *r) {
         return r->status ? r->status : "not scanned";
 }
 
+/* The part of a record's error that names a registry ("registry URL unreachable: …"), which many
+ * repositories of one registry share; NULL for an error of the repository's own. */
+static const char *registry_error(const struct store_record *r) {
+        if (!r->status || !streq(r->status, "error") || !r->error)
+                return NULL;
+        const char *p = strstr(r->error, ": registry ");
+        return p ? p + 2 : NULL;
+}
+
+/* How many repositories one grouped line names before "and N more". */
+#define GROUP_NAMES_MAX 3
+
+/* One line for every repository that failed with the same registry error, printed where the first
+ * of them stands: one unreachable registry is one line, not one per repository. */
+static void print_registry_error(FILE *f, const struct store_record *records, size_t n, size_t first) {
+        const char *e = registry_error(&records[first]);
+        size_t count = 0;
+        for (size_t i = 0; i < n; i++)
+                count += registry_error(&records[i]) && streq(registry_error(&records[i]), e);
+        if (count == 1) {
+                fprintf(f, "error: %s\n", records[first].error);
+                return;
+        }
+        fprintf(f, "error: %s (%zu repositories: ", e, count);
+        size_t shown = 0;
+        for (size_t i = first; i < n && shown < GROUP_NAMES_MAX; i++)
+                if (registry_error(&records[i]) && streq(registry_error(&records[i]), e))
+                        fprintf(f, "%s%s", shown++ ? ", " : "", records[i].repository);
+        if (count > shown)
+                fprintf(f, " and %zu more", count - shown);
+        fputs(")\n", f);
+}
+
+static bool grouped_before(const struct store_record *records, size_t i) {
+        const char *e = registry_error(&records[i]);
+        for (size_t k = 0; e && k < i; k++)
+                if (registry_error(&records[k]) && streq(registry_error(&records[k]), e))
+                        return true;
+        return false;
+}
+
 int report_print_table(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n,
                        char *const *notes) {
         int wr = column_width("REPOSITORY", records, n, get_repository);
@@ -144,12 +185,14 @@ int report_print_table(FILE *f, const struct scan_summary *s, const struct store
                 const struct store_record *r = &records[i];
                 const char *note = notes ? notes[i] : NULL;
                 bool is_error = r->status && streq(r->status, "error");
-                if (!is_error && !note)
+                if ((!is_error && !note) || grouped_before(records, i))
                         continue;
                 if (first)
                         fputc('\n', f);
                 first = false;
-                if (is_error)
+                if (registry_error(r))
+                        print_registry_error(f, records, n, i);
+                else if (is_error)
                         fprintf(f, "error: %s\n", cell(r->error));
                 else
                         fprintf(f, "%s: %s\n", r->repository, note);

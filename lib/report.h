@@ -18,7 +18,8 @@ cJSON *report_summary_json(const struct scan_summary *s);
 int report_write_once_json(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n);
 
 /* A table of the records (repository, installed, latest, compatible, status, and a mark for
- * updates), then a line for each error and each note (notes[i], may be NULL or hold NULLs: why
+ * updates), then a line for each error (one for all the repositories that failed with the same
+ * registry error, such as one unreachable registry) and each note (notes[i], may be NULL or hold NULLs: why
  * records[i] has no compatible version), then the summary line. Returns 0 or -errno of the write. */
 int report_print_table(FILE *f, const struct scan_summary *s, const struct store_record *records, size_t n,
                        char *const *notes);

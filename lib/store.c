@@ -3,9 +3,11 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "select.h"
 #include "util.h"
@@ -255,8 +257,22 @@ struct store {
         sqlite3 *db;
         char *path;
         char *error;
+        char *write_error; /* the last write that failed, for store_last_write_error() */
         sqlite3_stmt *stmts[_STMT_MAX];
 };
+
+/* SQLite's explanation of the last failure, in the words a person acts on: SQLite says "disk I/O
+ * error" when a full disk stops it creating the WAL or shared-memory file. */
+static const char *reason(struct store *s) {
+        int rc = sqlite3_extended_errcode(s->db) & 0xff;
+        /* The system's errno only explains an I/O failure: it may be left over from an earlier one. */
+        int sys = rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ? sqlite3_system_errno(s->db) : 0;
+        if (rc == SQLITE_FULL || sys == ENOSPC || sys == EDQUOT)
+                return "disk full";
+        if (rc == SQLITE_READONLY || sys == EROFS)
+                return "read-only (file system or permissions)";
+        return sqlite3_errmsg(s->db);
+}
 
 static int errno_from_sqlite(int rc) {
         switch (rc & 0xff) {
@@ -292,9 +308,18 @@ static int errno_from_sqlite(int rc) {
         }
 }
 
+/* A write did not reach the disk: remembered until the next successful commit. */
+static void write_failed(struct store *s) {
+        char *m = util_printf("%s: %s", s->path, reason(s));
+        if (m) {
+                free(s->write_error);
+                s->write_error = m;
+        }
+}
+
 /* Remembers SQLite's explanation for store_error_message() and turns rc into -errno. */
 static int sql_fail(struct store *s, int rc) {
-        char *m = util_printf("%s: %s", s->path, sqlite3_errmsg(s->db));
+        char *m = util_printf("%s: %s", s->path, reason(s));
         if (m) {
                 free(s->error);
                 s->error = m;
@@ -328,8 +353,17 @@ static int stmt_step(struct store *s, sqlite3_stmt *st) {
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
                 return 1;
-        if (rc == SQLITE_DONE)
+        if (rc == SQLITE_DONE) {
+                /* A write outside a transaction went through: writes work again. */
+                if (!sqlite3_stmt_readonly(st) && sqlite3_get_autocommit(s->db)) {
+                        free(s->write_error);
+                        s->write_error = NULL;
+                }
                 return 0;
+        }
+        /* BEGIN and COMMIT count as read-only statements, yet are where a write fails. */
+        if (!sqlite3_stmt_readonly(st) || st == s->stmts[STMT_BEGIN] || st == s->stmts[STMT_COMMIT])
+                write_failed(s);
         return sql_fail(s, rc);
 }
 
@@ -432,6 +466,10 @@ static int tx_commit(struct store *s) {
         int r = exec_texts(s, STMT_COMMIT, 0, NULL);
         if (r < 0 && !sqlite3_get_autocommit(s->db))
                 (void) exec_texts(s, STMT_ROLLBACK, 0, NULL);
+        if (r == 0) {
+                free(s->write_error);
+                s->write_error = NULL;
+        }
         return r;
 }
 
@@ -464,7 +502,11 @@ static int mkdir_parents(const char *dir, mode_t mode) {
                         continue;
                 char saved = *c;
                 *c = 0;
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                if (mkdir(p, mode) == 0) {
+                        /* The umask may have taken bits away (0500 leaves us unable to go on). */
+                        if (chmod(p, mode) < 0)
+                                return -errno;
+                } else if (errno != EEXIST)
                         return -errno;
                 *c = saved;
                 if (!saved)
@@ -500,18 +542,23 @@ static int user_version(struct store *s, int *ret) {
 /* One step per transaction; another process migrating at the same time waits on the
  * IMMEDIATE lock and then finds the work done. */
 static int migrate(struct store *s, unsigned target, char **ret_error) {
+        /* The usual case, a database already at the target, needs no write lock: a reader must not
+         * wait on (or block) a writer just to learn that. */
+        int current;
+        if (user_version(s, &current) == 0 && current >= 0 && (unsigned) current == target)
+                return 0;
         for (;;) {
                 int r = tx_begin(s);
                 if (r < 0) {
                         set_error(ret_error, util_printf("%s: cannot lock the database: %s", s->path,
-                                                         sqlite3_errmsg(s->db)));
+                                                         reason(s)));
                         return r;
                 }
                 int v;
                 r = user_version(s, &v);
                 if (r < 0) {
                         set_error(ret_error, util_printf("%s: cannot read the schema version: %s", s->path,
-                                                         sqlite3_errmsg(s->db)));
+                                                         reason(s)));
                         tx_rollback(s);
                         return r;
                 }
@@ -542,7 +589,7 @@ static int migrate(struct store *s, unsigned target, char **ret_error) {
                 r = tx_commit(s);
                 if (r < 0) {
                         set_error(ret_error, util_printf("%s: migration to schema version %d failed: %s",
-                                                         s->path, v + 1, sqlite3_errmsg(s->db)));
+                                                         s->path, v + 1, reason(s)));
                         return r;
                 }
         }
@@ -567,7 +614,7 @@ static int pragma(struct store *s, const char *sql, const char *expect, char **r
                         rc = SQLITE_OK;
         }
         if (rc != SQLITE_OK)
-                set_error(ret_error, util_printf("%s: %s: %s", s->path, sql, sqlite3_errmsg(s->db)));
+                set_error(ret_error, util_printf("%s: %s: %s", s->path, sql, reason(s)));
         sqlite3_finalize(st);
         return errno_from_sqlite(rc);
 }
@@ -589,11 +636,22 @@ int store_open_at_version(const char *dir, unsigned version, struct store **ret,
         if (!s->path)
                 return -ENOMEM;
 
+        /* SQLite would create the file 0644 less the umask, and its WAL and shared-memory files
+         * take the database's mode: create it 0600 first. Only a new file, or one of ours readable
+         * by others, is changed. */
+        int fd = open(s->path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+                struct stat st;
+                if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+                    (st.st_mode & 0777) != 0600)
+                        (void) fchmod(fd, 0600);
+                close(fd);
+        }
         int rc = sqlite3_open_v2(s->path, &s->db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
         if (rc != SQLITE_OK) {
                 set_error(ret_error, util_printf("%s: cannot open: %s", s->path,
-                                                 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc)));
+                                                 s->db ? reason(s) : sqlite3_errstr(rc)));
                 return errno_from_sqlite(rc);
         }
         sqlite3_extended_result_codes(s->db, 1);
@@ -609,9 +667,9 @@ int store_open_at_version(const char *dir, unsigned version, struct store **ret,
                         set_error(ret_error,
                                   util_printf("%s: not a usable SQLite database (%s); refusing to touch it: "
                                               "move it away to start with an empty state",
-                                              s->path, sqlite3_errmsg(s->db)));
+                                              s->path, reason(s)));
                 else
-                        set_error(ret_error, util_printf("%s: cannot read: %s", s->path, sqlite3_errmsg(s->db)));
+                        set_error(ret_error, util_printf("%s: cannot read: %s", s->path, reason(s)));
                 return r;
         }
 
@@ -650,6 +708,7 @@ void store_free(struct store *s) {
         sqlite3_close(s->db);
         free(s->path);
         free(s->error);
+        free(s->write_error);
         free(s);
 }
 
@@ -659,6 +718,10 @@ const char *store_path(struct store *s) {
 
 const char *store_error_message(struct store *s) {
         return s->error ? s->error : s->path;
+}
+
+const char *store_last_write_error(struct store *s) {
+        return s->write_error;
 }
 
 void store_record_done(struct store_record *r) {

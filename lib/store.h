@@ -110,6 +110,10 @@ const char *store_path(struct store *s);
 /* SQLite's text for the last failure on this connection, prefixed with the path (the path
  * alone when nothing failed yet). */
 const char *store_error_message(struct store *s);
+/* "PATH: disk full" (or read-only, or SQLite's words) when the last write failed and no
+ * transaction has committed since; NULL when writes are going through. For a status line: a
+ * caller that saw a write fail can say that what it found was not saved. */
+const char *store_last_write_error(struct store *s);
 
 /* Syncs the allow-list: the given repositories become the listed ones, in this order
  * (a repeated name keeps its first position); others stay in the database with their

@@ -92,7 +92,8 @@ int64_t util_now_ms(void) {
 }
 
 int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it. */
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
         struct stat st;
@@ -103,8 +104,10 @@ int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
         }
         if (!S_ISREG(st.st_mode)) {
                 close(fd);
-                return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+                return S_ISDIR(st.st_mode) ? -EISDIR : -ENOTSUP;
         }
+        /* A regular file never blocks; clear the flag anyway so a read is an ordinary read. */
+        (void) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
         size_t cap = 4096, len = 0;
         char *buf = malloc(cap);
         if (!buf) {
@@ -149,6 +152,31 @@ int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len) {
         *ret = buf;
         if (ret_len)
                 *ret_len = len;
+        return 0;
+}
+
+const char *util_read_file_strerror(int error) {
+        switch (error) {
+        case -ENOTSUP:
+                return "not a regular file (a FIFO, pipe, device or socket is not read)";
+        default:
+                return strerror(-error);
+        }
+}
+
+int util_open_std_fds(void) {
+        for (int fd = 0; fd <= 2; fd++) {
+                if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+                        continue;
+                /* The lowest free descriptor is this one, as every lower one is open. */
+                int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+                if (n < 0)
+                        return -errno;
+                if (n != fd) {
+                        close(n);
+                        return -EBADF;
+                }
+        }
         return 0;
 }
 

@@ -65,8 +65,17 @@ void util_format_time(time_t t, char buf[static 21]);
 /* Current wall-clock time in milliseconds since the epoch. */
 int64_t util_now_ms(void);
 
-/* Reads a whole regular file up to max bytes; NUL-terminates. Returns 0, -errno, or -EFBIG. */
+/* Reads a whole regular file up to max bytes; NUL-terminates. Returns 0, -errno, -EFBIG, -EISDIR,
+ * or -ENOTSUP for what is not a regular file (a FIFO, pipe or device is refused without waiting
+ * on it: a FIFO without a writer would block forever). */
 int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* The reason for a util_read_file error, for a message after "PATH: ". */
+const char *util_read_file_strerror(int error);
+
+/* Opens /dev/null on each of the standard descriptors 0-2 that is closed, so nothing opened later
+ * (a socket, libuv's own pipes) takes their place and gets written to or closed as a stream.
+ * Call first thing in main(). Returns 0 or -errno. */
+int util_open_std_fds(void);
 
 /* Hex sha256 of data as "sha256:<64 hex>" into buf[72]. */
 void util_sha256_digest(const void *data, size_t len, char buf[static 72]);

@@ -171,6 +171,11 @@ static void test_duplicates(void) {
                                "a.txt:10: duplicate of line 8",
                                NULL,
                        });
+        /* A repeated line is harmless: a warning; a conflicting pin drops what was written: an error. */
+        static const bool warning[] = { true, true, false, false, false, true, true };
+        for (size_t i = 0; i < ELEMENTSOF(warning); i++)
+                CHECK_MSG(allowlist_problem_is_warning(&l, i) == warning[i], "problem %zu", i);
+        CHECK(!allowlist_problem_is_warning(&l, ELEMENTSOF(warning)));
         CHECK_INT(l.n, 3);
         const struct allowlist_entry *b = allowlist_find(&l, "docker/b");
         CHECK_STR(b ? b->pinned : NULL, "1.0");
@@ -248,25 +253,43 @@ static char *repeat_char(char c, size_t n) {
 }
 
 static void test_lines_and_quotes(void) {
-        /* A 4096-byte line is fine (here a comment); one more byte is reported. */
+        /* A 4096-byte line is fine; one more byte is reported, unless the line is a comment. */
         _cleanup_free_ char *pad_ok = repeat_char('x', ALLOWLIST_LINE_MAX - 1);
         _cleanup_free_ char *pad_long = repeat_char('x', ALLOWLIST_LINE_MAX);
-        _cleanup_free_ char *text2 = util_printf("#%s\n#%s\ndocker/a\n", pad_ok, pad_long);
+        _cleanup_free_ char *text2 = util_printf("#%s\n#%s\ndocker/a\n %s\n", pad_ok, pad_long, pad_long);
         CHECK_INT(strchr(text2, '\n') - text2, ALLOWLIST_LINE_MAX);
         struct allowlist l;
         CHECK_INT(parse_str("long", text2, &l), 0);
         check_problems("long lines", &l,
-                       (const char *const[]) { "long:2: line too long (more than 4096 bytes)", NULL });
+                       (const char *const[]) { "long:4: line too long (more than 4096 bytes)", NULL });
         CHECK_INT(l.n, 1);
         allowlist_done(&l);
 
         /* A long bad line is quoted up to 100 characters. */
-        _cleanup_free_ char *bad = repeat_char('A', 300);
+        _cleanup_free_ char *bad_line = repeat_char('A', 300);
+        _cleanup_free_ char *bad = util_printf("%s\ndocker/ok\n", bad_line);
         CHECK_INT(parse_str("q", bad, &l), 0);
         _cleanup_free_ char *shown = repeat_char('A', 100);
-        _cleanup_free_ char *want = util_printf("q:1: invalid reference \"%s...\": repository name must be lowercase",
+        _cleanup_free_ char *want = util_printf("q:1: invalid reference \"%s\xe2\x80\xa6\": repository name must be lowercase",
                                                 shown);
         check_problems("quote", &l, (const char *const[]) { want, NULL });
+        allowlist_done(&l);
+
+        /* Nothing but invalid lines (an HTML page served as an allow-list): the source is refused,
+         * each line's problem kept; comments and blanks alone are an empty source, not a bad one. */
+        static const char html[] = "<!DOCTYPE html>\n<html><body>Not Found</body></html>\n\n# note\n";
+        allowlist_init(&l);
+        char *why = NULL;
+        CHECK_INT(allowlist_add_text(&l, "https://h/x.txt", html, strlen(html), &why), -EBADMSG);
+        CHECK_STR(why, "https://h/x.txt: no valid allow-list entry (2 lines, none a repository)");
+        CHECK_INT(l.n, 0);
+        CHECK_INT(util_strv_length(l.problems), 2);
+        free(why);
+        CHECK_INT(allowlist_add_text(&l, "c", "# only\n\n  # comments\n", 21, NULL), 0);
+        /* Lines naming repositories already listed are not invalid. */
+        CHECK_INT(allowlist_add_text(&l, "d1", "docker/a\n", 9, NULL), 0);
+        CHECK_INT(allowlist_add_text(&l, "d2", "docker/a\n", 9, NULL), 0);
+        CHECK_INT(l.n, 1);
         allowlist_done(&l);
 
         /* Empty input, only blanks, no final newline. */

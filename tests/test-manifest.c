@@ -303,7 +303,7 @@ static void test_malformed(void) {
                   "\"config\" is missing" },
                 /* A control character in a registry's text never reaches a message. */
                 { "{\"manifests\":[{\"digest\":\"sha256:\\u001b[31m\",\"size\":1}]}", -EBADMSG,
-                  "\"sha256:?[31m\"" },
+                  "\"sha256:\\x1b[31m\"" },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct manifest *m = NULL;

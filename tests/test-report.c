@@ -108,9 +108,40 @@ static void test_table(void) {
         free(out);
 }
 
+/* 21 repositories behind one unreachable registry make one line, where the first stands; another
+ * registry's single failure keeps its own line. */
+static void test_grouped_errors(void) {
+        struct scan_summary s = {.repositories = 23, .errors = 22};
+        struct store_record records[23] = {};
+        char names[23][32], errors[23][160];
+        for (size_t i = 0; i < 23; i++) {
+                snprintf(names[i], sizeof(names[i]), "127.0.0.1:1/acme/x%zu", i);
+                snprintf(errors[i], sizeof(errors[i]), "%s: %s: registry http://127.0.0.1:1/v2/ unreachable: refused",
+                         names[i], i % 2 ? "tags" : "manifest");
+                records[i] = (struct store_record) {.repository = names[i], .status = "error", .error = errors[i]};
+        }
+        records[1] = (struct store_record) {.repository = "acme/ok", .latest = "1.0.0", .status = "ok"};
+        snprintf(errors[5], sizeof(errors[5]), "%s: tags: registry https://other.test/v2/ unreachable: refused",
+                 names[5]);
+        char *out = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&out, &len);
+        CHECK(report_print_table(f, &s, records, 23, NULL) == 0);
+        fclose(f);
+        CHECK_CONTAINS(out, "\nerror: registry http://127.0.0.1:1/v2/ unreachable: refused (21 repositories: "
+                            "127.0.0.1:1/acme/x0, 127.0.0.1:1/acme/x2, 127.0.0.1:1/acme/x3 and 18 more)\n"
+                            "error: 127.0.0.1:1/acme/x5: tags: registry https://other.test/v2/ unreachable: refused\n\n");
+        size_t lines = 0;
+        for (const char *p = strstr(out, "\nerror: "); p; p = strstr(p + 1, "\nerror: "))
+                lines++;
+        CHECK_INT(lines, 2);
+        free(out);
+}
+
 int main(void) {
         test_record();
         test_once_document();
         test_table();
+        test_grouped_errors();
         return check_summary("test-report");
 }

@@ -89,6 +89,7 @@ static void test_open_fresh(void) {
         CHECK_STR(store_path(s), expect_path);
         struct stat st;
         CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+        CHECK(stat(expect_path, &st) == 0 && (st.st_mode & 0777) == 0600);
         store_free(s);
 
         sqlite3 *db = raw_open(dir);
@@ -790,8 +791,28 @@ static void test_two_connections(void) {
         store_record_done(&got);
         CHECK_INT(store_notification_mark(b, "x/y", "1", T0), 1);
         CHECK_INT(store_notification_mark(a, "x/y", "1", T0), 0);
-        store_free(a);
         store_free(b);
+
+        /* Another connection holds the write lock: opening an up-to-date store only reads its
+         * schema version, so it neither waits nor fails. */
+        sqlite3 *db = raw_open(dir);
+        REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+        char *error = NULL;
+        CHECK_INT(store_open(dir, &b, &error), 0);
+        CHECK(error == NULL);
+        free(error);
+        store_free(b);
+
+        /* A write that cannot go through is remembered for a status line, until one succeeds. */
+        CHECK(store_last_write_error(a) == NULL);
+        CHECK_INT(store_put_error(a, repos3[1].name, "x", T0), -EBUSY);
+        _cleanup_free_ char *want = util_printf("%s/state.db: database is locked", dir);
+        CHECK_STR(store_last_write_error(a), want);
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(db);
+        REQUIRE_OK(store_put_error(a, repos3[1].name, "x", T0));
+        CHECK(store_last_write_error(a) == NULL);
+        store_free(a);
 }
 
 /* The crash test: a writer whose every value derives from one counter, killed at random. */

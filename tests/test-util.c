@@ -1,7 +1,10 @@
-/* Unit tests for lib/util: string lists, prefixes, time stamps, bounded file reads, sha256 digests. */
+/* Unit tests for lib/util: string lists, prefixes, time stamps, bounded file reads (FIFOs refused), closed standard fds, sha256 digests. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -46,6 +49,37 @@ static void test_read_file(void) {
         CHECK(util_read_file("/nonexistent/file", 10, &big, &len) == -ENOENT);
         CHECK(util_read_file("/tmp", 10, &big, &len) == -EISDIR);
         unlink(path);
+
+        /* A FIFO with no writer: refused at once (a plain open would wait for a writer forever). */
+        CHECK(mkfifo(path, 0600) == 0);
+        CHECK(util_read_file(path, 10, &big, &len) == -ENOTSUP && big == NULL);
+        CHECK(strstr(util_read_file_strerror(-ENOTSUP), "not a regular file") != NULL);
+        unlink(path);
+        int p[2];
+        CHECK(pipe(p) == 0);
+        _cleanup_free_ char *dev_fd = util_printf("/dev/fd/%d", p[0]);
+        CHECK(util_read_file(dev_fd, 10, &big, &len) == -ENOTSUP);
+        close(p[0]);
+        close(p[1]);
+}
+
+/* Runs util_open_std_fds in a child with fd `closed` closed; the child reports what it found. */
+static void test_open_std_fds(void) {
+        for (int closed = 0; closed <= 2; closed++) {
+                pid_t pid = fork();
+                CHECK(pid >= 0);
+                if (pid == 0) {
+                        close(closed);
+                        if (util_open_std_fds() < 0)
+                                _exit(2);
+                        struct stat st, null;
+                        _exit(fstat(closed, &st) == 0 && stat("/dev/null", &null) == 0 &&
+                                              st.st_rdev == null.st_rdev ? 0 : 1);
+                }
+                int status = 0;
+                CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+        CHECK_INT(util_open_std_fds(), 0);
 }
 
 static void test_sha256(void) {
@@ -60,6 +94,7 @@ int main(void) {
         test_strings();
         test_time();
         test_read_file();
+        test_open_std_fds();
         test_sha256();
         return check_summary("test-util");
 }
