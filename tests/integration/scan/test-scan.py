@@ -556,8 +556,8 @@ class Installed(ScanCase):
             write_json(os.path.join(d, "badname.json"), {"Not A Reference!": "1.0.0"}): "Not A Reference!",
             write_json(os.path.join(d, "number.json"), {name: 1}): name,
             # Versions only (as tags are: SemVer, an optional v), each bad one named with its key.
-            write_json(os.path.join(d, "notsemver.json"), {name: "latest"}): name + '": version "latest"',
-            write_json(os.path.join(d, "escape.json"), {name: "\x1b[31m1.0.0\n"}): "\\u001b[31m1.0.0\\n",
+            write_json(os.path.join(d, "notsemver.json"), {name: "latest"}): name + '": "latest" is not a SemVer version',
+            write_json(os.path.join(d, "escape.json"), {name: "\x1b[31m1.0.0\n"}): "\\x1b[31m1.0.0\\x0a",
         }
         for path, detail in cases.items():
             args = ["--once", "--json", "--config", files["config"], "--state-dir", first.state, "--installed", path]
