@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "daemon.h"
 #include "once.h"
 
 static void help(void) {
@@ -40,13 +41,14 @@ int main(int argc, char **argv) {
                 {},
         };
         struct once_options o = {};
+        struct daemon_options d = {};
         bool once = false, check_config = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case OPT_CONFIG:
-                        o.config = optarg;
+                        o.config = d.config = optarg;
                         break;
                 case OPT_ONCE:
                         once = true;
@@ -58,11 +60,14 @@ int main(int argc, char **argv) {
                         o.installed = optarg;
                         break;
                 case OPT_STATE_DIR:
-                        o.state_dir = optarg;
+                        o.state_dir = d.state_dir = optarg;
                         break;
                 case OPT_SOCKET:
+                        /* A single scan needs neither the socket nor the bus. */
+                        d.socket = optarg;
+                        break;
                 case OPT_NO_DBUS:
-                        /* Used by the long-running service; a single scan needs neither. */
+                        d.no_dbus = true;
                         break;
                 case OPT_CHECK_CONFIG:
                         check_config = true;
@@ -88,9 +93,12 @@ int main(int argc, char **argv) {
                 return 1;
         }
         if (!once) {
-                fprintf(stderr, "extupdated: this version runs single scans only: use --once "
-                                "(the long-running service with its socket API and D-Bus is not built yet)\n");
-                return 1;
+                if (o.installed) {
+                        fprintf(stderr, "extupdated: --installed goes with --once (the service takes the "
+                                        "inventory from the API, D-Bus or `docker extension ls`)\n");
+                        return 1;
+                }
+                return daemon_run(&d);
         }
         return once_run(&o);
 }
