@@ -107,6 +107,7 @@ static int take_listen_fd(void) {
                 log_warning("systemd passed %d sockets: only the first is used", n);
         if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0)
                 log_warning("the socket systemd passed is not a listening Unix stream socket");
+        log_info("API socket passed by systemd (fd %d)", SD_LISTEN_FDS_START);
         return SD_LISTEN_FDS_START;
 }
 
