@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "lock.h"
 #include "log.h"
 #include "service.h"
 #include "supervisor.h"
@@ -127,6 +128,12 @@ int daemon_run(const struct daemon_options *o) {
                 log_error("no state directory: set --state-dir, XDG_STATE_HOME or HOME");
                 return 1;
         }
+        int lock_fd = lock_acquire(state_dir, &error);
+        if (lock_fd < 0) {
+                log_error("%s", error ? error : strerror(-lock_fd));
+                return 1;
+        }
+        free(TAKE_PTR(error));
         d.listen_fd = take_listen_fd();
         if (o->socket)
                 d.socket_path = strdup(o->socket);
@@ -137,6 +144,7 @@ int daemon_run(const struct daemon_options *o) {
 
         if (uv_loop_init(&d.loop) < 0) {
                 free(d.socket_path);
+                lock_release(lock_fd);
                 return 1;
         }
         uv_signal_init(&d.loop, &d.sigterm);
@@ -168,5 +176,7 @@ int daemon_run(const struct daemon_options *o) {
                 close(d.listen_fd);
         if (d.status == 0)
                 log_info("stopped");
+        /* Released last: the store is closed, so the next one to take it finds it whole. */
+        lock_release(lock_fd);
         return d.status;
 }

@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "config.h"
 #include "daemon.h"
+#include "lock.h"
+#include "util.h"
 #include "once.h"
 
 static void help(void) {
@@ -22,6 +25,29 @@ static void help(void) {
                "  --help             this text\n\n"
                "Exit status: 0 success; 1 usage, configuration or fatal error; 2 (--once) the scan\n"
                "finished but at least one repository failed.\n");
+}
+
+/* A single scan holds the state's lock too, so it never races a daemon or another scan. */
+static int run_once(struct once_options *o) {
+        _cleanup_free_ char *state_dir = NULL;
+        _cleanup_free_ char *error = NULL;
+        if (o->state_dir)
+                state_dir = strdup(o->state_dir);
+        else if (config_default_state_dir(&state_dir) < 0)
+                state_dir = NULL;
+        if (!state_dir) {
+                fprintf(stderr, "error: no state directory: set --state-dir, XDG_STATE_HOME or HOME\n");
+                return 1;
+        }
+        int fd = lock_acquire(state_dir, &error);
+        if (fd < 0) {
+                fprintf(stderr, "error: %s\n", error ? error : strerror(-fd));
+                return 1;
+        }
+        o->state_dir = state_dir;
+        int status = once_run(o);
+        lock_release(fd);
+        return status;
 }
 
 int main(int argc, char **argv) {
@@ -100,5 +126,5 @@ int main(int argc, char **argv) {
                 }
                 return daemon_run(&d);
         }
-        return once_run(&o);
+        return run_once(&o);
 }

@@ -448,7 +448,7 @@ static void reap_scan(struct service *s) {
         if (!s->scan_ended)
                 return;
         struct scan_summary summary = *scan_get_summary(s->scan);
-        bool cancelled = s->cancelling;
+        bool cancelled = summary.cancelled || s->cancelling;
         registry_client_free(TAKE_PTR(s->rc));
         scan_free(TAKE_PTR(s->scan));
         s->scan_ended = s->scanning = s->cancelling = false;
@@ -963,7 +963,7 @@ static void cancel_scan(struct service *s) {
         if (!s->scan || s->scan_ended)
                 return;
         s->cancelling = true;
-        registry_client_free(TAKE_PTR(s->rc));
+        scan_cancel(s->scan);
 }
 
 void service_set_metered(struct service *s, bool metered) {
@@ -1066,7 +1066,7 @@ void service_free(struct service *s) {
         settings_load_cancel(TAKE_PTR(s->loader));
         api_version_detect_cancel(TAKE_PTR(s->detect));
         cancel_scan(s);
-        /* Freeing the client ran the scan to its end; the loop needs to run no callback of ours. */
+        /* Freeing the client completes the cancelled scan at once: no callback of ours runs later. */
         registry_client_free(TAKE_PTR(s->rc));
         scan_free(TAKE_PTR(s->scan));
         s->freed = true;

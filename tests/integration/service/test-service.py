@@ -320,6 +320,43 @@ class ServiceCase(unittest.TestCase):
         d.stop()
         self.assertEqual(d.exit, 0)
 
+    def test_instance_lock(self):
+        files = self.files(repositories=("svc/one",))
+        d = self.start(files)
+        d.wait_ready()
+        want = "another extupdated holds %s (pid %d)" % (d.state, d.proc.pid)
+        second = self.start(files, state=d.state)
+        second.proc.wait(10)
+        self.assertEqual(second.proc.returncode, 1)
+        self.assertIn(want, second.stderr())
+        once = subprocess.run([EXE, "--once", "--config", files["config"], "--state-dir", d.state],
+                              capture_output=True, text=True, timeout=60, env=self.env(files["dir"]))
+        self.assertEqual(once.returncode, 1)
+        self.assertIn("error: " + want, once.stderr)
+        d.stop()
+        once = subprocess.run([EXE, "--once", "--config", files["config"], "--state-dir", d.state],
+                              capture_output=True, text=True, timeout=60, env=self.env(files["dir"]))
+        self.assertEqual(once.returncode, 0, once.stderr)
+
+    def test_two_once_on_a_new_state(self):
+        """Issue 11 #9: two first runs at once failed with "database is locked"; now the second one
+        says who holds the state."""
+        files = self.files(repositories=("svc/one",))
+        for _ in range(5):
+            state = os.path.join(new_dir("pair"), "state")
+            argv = [EXE, "--once", "--config", files["config"], "--state-dir", state]
+            procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                      env=self.env(files["dir"])) for _ in range(2)]
+            results = [(p.wait(60), p.stderr.read()) for p in procs]
+            for p in procs:
+                p.stderr.close()
+            self.assertIn(0, [code for code, _ in results], results)
+            for code, err in results:
+                self.assertNotIn("database is locked", err)
+                if code != 0:
+                    self.assertEqual(code, 1)
+                    self.assertRegex(err, r"error: another extupdated holds %s \(pid \d+\)" % state)
+
     def test_bad_config_at_start(self):
         files = self.files()
         with open(files["config"], "w") as f:
