@@ -357,6 +357,85 @@ class ServiceCase(unittest.TestCase):
                     self.assertEqual(code, 1)
                     self.assertRegex(err, r"error: another extupdated holds %s \(pid \d+\)" % state)
 
+    def test_offline_backoff(self):
+        # Nothing listens on port 1: every repository fails for want of a network.
+        files = self.files(repositories=())
+        with open(files["allowlist"], "w") as f:
+            f.write("127.0.0.1:1/off/one\n127.0.0.1:1/off/two\n")
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_for("the offline status", lambda: any("(offline)" in m for m in d.notify.lines("STATUS=Idle")))
+        st = service_state(d.state)
+        self.assertEqual(st.get("offline_backoff"), "60")
+        finished = parse_time(db_query(d.state, "SELECT finished_at FROM scans WHERE finished_at IS NOT NULL")[0][0])
+        self.assertLessEqual(abs(parse_time(st["next_scan_at"]) - finished - 60), 1)
+        self.assertIn("no registry could be reached: next try in 60 s", d.stderr())
+        d.stop()
+        # The backoff survives a restart and doubles after the next failure (capped at the interval).
+        again = self.start(files, state=d.state)
+        again.wait_ready()
+        self.assertRegex(again.notify.lines("STATUS=")[-1], r"\(offline\)$")
+        again.stop()
+
+    def test_stop_with_requests_stuck(self):
+        """SIGTERM stops within 5 s with 100 requests on registries that accept and never answer."""
+        listeners = []
+        for _ in range(100):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            s.listen(128)  # the kernel accepts the connections; nobody ever answers
+            listeners.append(s)
+        self.addCleanup(lambda: [s.close() for s in listeners])
+        # Plain HTTP: the stop path is under test, not TLS set-up (which today loads the CA bundle
+        # for every new connection on the loop thread, about 30 ms each).
+        registries = {"127.0.0.1:%d" % s.getsockname()[1]: {"url": "http://127.0.0.1:%d" % s.getsockname()[1],
+                                                            "insecure": True} for s in listeners}
+        files = self.files(repositories=(), config={"max_connections": 64, "registries": registries})
+        with open(files["allowlist"], "w") as f:
+            for i, s in enumerate(listeners):
+                f.write("127.0.0.1:%d/stuck/repo%d\n" % (s.getsockname()[1], i))
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_for("the scan to start", lambda: d.notify.lines("STATUS=Scanning"))
+        time.sleep(1)
+        elapsed = d.stop()
+        self.assertEqual(d.exit, 0, d.stderr())
+        self.assertLess(elapsed, 5)
+        # The cancelled scan is not recorded as finished, and the store is whole.
+        self.assertEqual(finished_scans(d.state), 0)
+        self.assertEqual(db_query(d.state, "PRAGMA integrity_check"), [("ok",)])
+
+    def test_kill_during_scan(self):
+        # A registry that never answers holds the scan open after the others are stored.
+        stuck = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(16)
+        self.addCleanup(stuck.close)
+        host = "127.0.0.1:%d" % stuck.getsockname()[1]
+        files = self.files(config={"registries": {host: {"url": "http://" + host, "insecure": True}}})
+        with open(files["allowlist"], "a") as f:
+            f.write("%s/never/answers\n" % host)
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_for("three repositories stored", lambda: d.notify.lines("STATUS=Scanning 3/4"))
+        d.proc.kill()
+        d.proc.wait()
+        self.assertEqual(db_query(d.state, "PRAGMA integrity_check"), [("ok",)])
+        self.assertEqual(finished_scans(d.state), 0)
+        self.assertEqual(db_query(d.state, "SELECT count(*) FROM results WHERE status = 'ok'"), [(3,)])
+        # The next start finds the scan still due and does it whole.
+        with open(files["allowlist"], "w") as f:
+            f.write("".join("%s/%s\n" % (REG, r) for r in ("svc/one", "svc/two", "svc/three")))
+        again = self.start(files, state=d.state)
+        again.wait_ready()
+        again.wait_idle_after_scan()
+        again.stop()
+        self.assertEqual(again.exit, 0)
+        self.assertEqual(db_query(d.state, "PRAGMA integrity_check"), [("ok",)])
+        rows = db_query(d.state, "SELECT r.status FROM results r JOIN repositories p ON p.name = r.repository"
+                                 " WHERE p.still_listed = 1")
+        self.assertEqual(rows, [("ok",)] * 3)
+
     def test_bad_config_at_start(self):
         files = self.files()
         with open(files["config"], "w") as f:
