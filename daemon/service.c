@@ -16,6 +16,7 @@
 #include "semver.h"
 #include "settings.h"
 #include "util.h"
+#include "watch.h"
 
 /* Keys of the store's service_state table. */
 #define STATE_NEXT_SCAN_AT "next_scan_at"
@@ -58,6 +59,7 @@ struct service {
         bool have_pending;
         struct settings_loader *loader;
         struct api_version_detect *detect;
+        struct watch *watch; /* the allow-list files */
         bool reload_again; /* a reload was asked for while one was loading */
         service_ready_fn ready_cb;
         void *ready_userdata;
@@ -442,6 +444,7 @@ static void on_scan_event(const struct scan_event *e, void *userdata) {
 }
 
 static void swap_settings(struct service *s);
+static void watch_allowlist(struct service *s);
 
 /* Releases the ended scan, records what it did, and plans the next one. */
 static void reap_scan(struct service *s) {
@@ -660,6 +663,7 @@ static void swap_settings(struct service *s) {
         if (sync_listing(s) < 0)
                 note_store_error(s, "cannot update the list of repositories");
         recount(s);
+        watch_allowlist(s);
         emit_status(s);
         if (!s->started || s->asleep)
                 return;
@@ -679,6 +683,24 @@ static void swap_settings(struct service *s) {
 }
 
 static void start_load(struct service *s);
+
+static void on_allowlist_changed(void *userdata) {
+        struct service *s = userdata;
+        log_info("an allow-list file changed");
+        service_reload(s);
+}
+
+/* Watches the allow-list files in use (URLs are fetched again at each reload). */
+static void watch_allowlist(struct service *s) {
+        _cleanup_strv_free_ char **files = NULL;
+        for (char **src = s->settings.config.allowlist; src && *src; src++)
+                if (!util_startswith(*src, "https://") && !util_startswith(*src, "http://") &&
+                    util_strv_push(&files, *src) < 0)
+                        return;
+        watch_free(TAKE_PTR(s->watch));
+        if (files && watch_new(s->loop, files, on_allowlist_changed, s, &s->watch) < 0)
+                log_warning("cannot watch the allow-list files: changes are read on SIGHUP only");
+}
 
 static void on_api_version(const char *version, enum api_version_source source, void *userdata) {
         struct service *s = userdata;
@@ -704,6 +726,7 @@ static void on_api_version(const char *version, enum api_version_source source, 
                 if (sync_listing(s) < 0)
                         note_store_error(s, "cannot update the list of repositories");
                 recount(s);
+                watch_allowlist(s);
                 s->ready_cb(s, 0, s->ready_userdata);
         } else {
                 s->have_pending = true;
@@ -1065,6 +1088,7 @@ void service_free(struct service *s) {
                 return;
         settings_load_cancel(TAKE_PTR(s->loader));
         api_version_detect_cancel(TAKE_PTR(s->detect));
+        watch_free(TAKE_PTR(s->watch));
         cancel_scan(s);
         /* Freeing the client completes the cancelled scan at once: no callback of ours runs later. */
         registry_client_free(TAKE_PTR(s->rc));

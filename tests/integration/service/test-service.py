@@ -436,6 +436,84 @@ class ServiceCase(unittest.TestCase):
                                  " WHERE p.still_listed = 1")
         self.assertEqual(rows, [("ok",)] * 3)
 
+    def listed(self, state):
+        return [r[0] for r in db_query(state, "SELECT name FROM repositories WHERE still_listed = 1 ORDER BY name")]
+
+    def test_reload_by_sighup(self):
+        files = self.files(repositories=("svc/one", "svc/two"))
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        # A new allow-list elsewhere (not watched) and a longer interval, read on SIGHUP.
+        other = os.path.join(new_dir("other"), "extensions.txt")
+        with open(other, "w") as f:
+            f.write("%s/svc/one\n%s/svc/three\n" % (REG, REG))
+        cfg = dict(files["cfg"], allowlist=[other], interval=7200)
+        write_json(files["config"], cfg)
+        d.proc.send_signal(signal.SIGHUP)
+        # The added entry is scanned soon, not an interval later.
+        d.wait_idle_after_scan(2)
+        self.assertIn("configuration reloaded: 2 repositories", d.stderr())
+        self.assertEqual(self.listed(d.state), ["%s/svc/one" % REG, "%s/svc/three" % REG])
+        # The removed one is no longer listed, and its history stays.
+        self.assertEqual(db_query(d.state, "SELECT status FROM results WHERE repository = '%s/svc/two'" % REG),
+                         [("ok",)])
+        d.wait_for("the status after the second scan",
+                   lambda: d.notify.lines("STATUS=Idle")[-1].startswith("STATUS=Idle: 2 extensions"))
+        # The new interval plans the next scan.
+        finished = parse_time(db_query(d.state, "SELECT max(finished_at) FROM scans")[0][0])
+        delay = parse_time(service_state(d.state)["next_scan_at"]) - finished
+        self.assertGreaterEqual(delay, 7200)
+        self.assertLessEqual(delay, 7920)
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
+    def test_reload_by_editing_the_allowlist(self):
+        files = self.files(repositories=("svc/one",))
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        # As editors save: a new file renamed over the old one.
+        tmp = files["allowlist"] + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%s/svc/one\n%s/svc/two\n" % (REG, REG))
+        os.replace(tmp, files["allowlist"])
+        d.wait_idle_after_scan(2)
+        self.assertIn("an allow-list file changed", d.stderr())
+        self.assertEqual(self.listed(d.state), ["%s/svc/one" % REG, "%s/svc/two" % REG])
+        # And an edit in place.
+        with open(files["allowlist"], "a") as f:
+            f.write("%s/svc/three\n" % REG)
+        d.wait_idle_after_scan(3)
+        self.assertEqual(len(self.listed(d.state)), 3)
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
+    def test_bad_config_on_reload(self):
+        files = self.files(repositories=("svc/one",))
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        planned = service_state(d.state)["next_scan_at"]
+        with open(files["config"], "w") as f:
+            f.write('{\n  "interval": 60,,\n}\n')
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for("the refusal", lambda: "previous one stays in effect" in d.stderr())
+        err = d.stderr()
+        self.assertRegex(err, r"error: %s:2:\d+: " % files["config"])
+        # The old configuration stays: same plan, same listing, still running.
+        time.sleep(0.5)
+        self.assertIsNone(d.proc.poll())
+        self.assertEqual(finished_scans(d.state), 1)
+        self.assertEqual(service_state(d.state)["next_scan_at"], planned)
+        # A wrong type is named by its key.
+        write_json(files["config"], dict(files["cfg"], interval="hourly"))
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for("the second refusal", lambda: d.stderr().count("previous one stays in effect") == 2)
+        self.assertIn("interval", d.stderr().split("previous one stays in effect")[1])
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
     def test_bad_config_at_start(self):
         files = self.files()
         with open(files["config"], "w") as f:
