@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "api-version.h"
+#include "docker-inventory.h"
 #include "log.h"
 #include "reference.h"
 #include "registry.h"
@@ -60,6 +61,8 @@ struct service {
         struct settings_loader *loader;
         struct api_version_detect *detect;
         struct watch *watch; /* the allow-list files */
+        struct docker_inventory *inventory;
+        bool docker_works; /* `docker extension ls` answered last time: "auto" means "docker" */
         bool reload_again; /* a reload was asked for while one was loading */
         service_ready_fn ready_cb;
         void *ready_userdata;
@@ -319,8 +322,16 @@ static void recount(struct service *s) {
 }
 
 static const char *installed_source_resolved(struct service *s) {
-        /* "auto" is "api" until a `docker extension ls` has worked. */
-        return s->settings.config.installed_source == CONFIG_INSTALLED_DOCKER ? "docker" : "api";
+        switch (s->settings.config.installed_source) {
+        case CONFIG_INSTALLED_DOCKER:
+                return "docker";
+        case CONFIG_INSTALLED_AUTO:
+                /* "auto" is "docker" while `docker extension ls` works, else "api". */
+                return s->docker_works ? "docker" : "api";
+        case CONFIG_INSTALLED_API:
+                break;
+        }
+        return "api";
 }
 
 void service_get_status(struct service *s, struct service_status *ret) {
@@ -499,6 +510,48 @@ static void reap_scan(struct service *s) {
                 schedule_next(s, s->next_scan_at);
 }
 
+static int inventory_write(struct service *s, int (*write)(struct service *s, void *data), void *data,
+                           char **ret_error);
+static int write_replace(struct service *s, void *data);
+
+static void on_inventory(int error, const char *message, char *const *pairs, char *const *problems, void *userdata) {
+        struct service *s = userdata;
+        s->inventory = NULL;
+        bool auto_source = s->settings.config.installed_source == CONFIG_INSTALLED_AUTO;
+        bool worked = s->docker_works;
+        if (error < 0) {
+                if (!auto_source)
+                        log_warning("%s; the last inventory is kept", message);
+                else if (worked)
+                        log_info("%s: the inventory is kept by the API now (installed_source \"auto\")", message);
+                else
+                        log_debug("%s: the inventory is kept by the API (installed_source \"auto\")", message);
+                s->docker_works = false;
+                if (worked)
+                        emit_status(s);
+                return;
+        }
+        for (char *const *p = problems; p && *p; p++)
+                log_warning("%s", *p);
+        s->docker_works = true;
+        if (!worked)
+                emit_status(s);
+        _cleanup_strv_free_ char **stored = NULL;
+        if (store_installed_list(s->store, &stored) == 0 && strv_equal(stored, pairs))
+                return;
+        if (inventory_write(s, write_replace, (void *) pairs, NULL) == 0)
+                log_info("installed inventory from `docker extension ls`: %zu extensions", util_strv_length(pairs) / 2);
+}
+
+/* `docker extension ls` answers while the scan runs: the records' update_available is computed when
+ * they are read, so they are right as soon as it is stored. */
+static void refresh_inventory(struct service *s) {
+        if (s->settings.config.installed_source == CONFIG_INSTALLED_API || s->inventory)
+                return;
+        if (docker_inventory_run(s->loop, on_inventory, s, &s->inventory) < 0)
+                log_error("cannot run `docker extension ls`: out of memory");
+}
+
 static int start_scan(struct service *s) {
         if (!s->have_settings)
                 return -EAGAIN;
@@ -527,6 +580,7 @@ static int start_scan(struct service *s) {
         }
         schedule_disarm(s->alarm);
         clear_store_error(s);
+        refresh_inventory(s);
         return 0;
 }
 
@@ -1089,6 +1143,7 @@ void service_free(struct service *s) {
         settings_load_cancel(TAKE_PTR(s->loader));
         api_version_detect_cancel(TAKE_PTR(s->detect));
         watch_free(TAKE_PTR(s->watch));
+        docker_inventory_cancel(TAKE_PTR(s->inventory));
         cancel_scan(s);
         /* Freeing the client completes the cancelled scan at once: no callback of ours runs later. */
         registry_client_free(TAKE_PTR(s->rc));

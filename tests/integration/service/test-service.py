@@ -514,6 +514,48 @@ class ServiceCase(unittest.TestCase):
         d.stop()
         self.assertEqual(d.exit, 0)
 
+    def stand_in_docker(self, table, status=0):
+        """A `docker` on PATH that prints table for `docker extension ls` (and exits with status)."""
+        bindir = new_dir("bin")
+        path = os.path.join(bindir, "docker")
+        with open(os.path.join(bindir, "table.txt"), "w") as f:
+            f.write(table)
+        with open(path, "w") as f:
+            f.write('#!/bin/sh\n[ "$1 $2" = "extension ls" ] || exit 64\ncat "%s/table.txt"\nexit %d\n'
+                    % (bindir, status))
+        os.chmod(path, 0o755)
+        return bindir
+
+    def test_docker_inventory(self):
+        table = ("ID                       PROVIDER     VERSION   UI                      VM           HOST\n"
+                 "%-24s Acme Inc.    1.0.0     1 tab(My-Extension)     Running(1)   -\n"
+                 "%-24s Acme Inc.    0.2.0     1 tab(Two)              -            -\n"
+                 "%-24s Acme Inc.    latest    -                       -            -\n"
+                 % ("%s/svc/one" % REG, "%s/svc/two" % REG, "%s/svc/three" % REG))
+        bindir = self.stand_in_docker(table)
+        files = self.files(repositories=("svc/one", "svc/two"), config={"installed_source": "docker"})
+        env = self.env(files["dir"])
+        env["PATH"] = bindir + ":" + env["PATH"]
+        d = self.start(files, env=env)
+        d.wait_ready()
+        d.wait_for("the inventory", lambda: "installed inventory from `docker extension ls`: 2 extensions" in d.stderr())
+        d.wait_idle_after_scan()
+        self.assertEqual(db_query(d.state, "SELECT repository, version FROM installed ORDER BY repository"),
+                         [("%s/svc/one" % REG, "1.0.0"), ("%s/svc/two" % REG, "0.2.0")])
+        self.assertIn("line 4: %s/svc/three: version \"latest\" is not SemVer" % REG, d.stderr())
+        d.wait_for("one update", lambda: d.notify.lines("STATUS=Idle")[-1].startswith(
+            "STATUS=Idle: 2 extensions, 1 update;"))
+        # A failing command is logged and the last inventory kept.
+        with open(os.path.join(bindir, "docker"), "w") as f:
+            f.write("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+        with open(files["allowlist"], "a") as f:
+            f.write("%s/svc/three\n" % REG)
+        d.wait_idle_after_scan(2)
+        d.wait_for("the failure", lambda: "docker extension ls: exit status 1; the last inventory is kept" in d.stderr())
+        self.assertEqual(len(db_query(d.state, "SELECT * FROM installed")), 2)
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
     def test_bad_config_at_start(self):
         files = self.files()
         with open(files["config"], "w") as f:
