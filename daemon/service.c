@@ -503,6 +503,7 @@ static void reap_scan(struct service *s) {
         emit(s, SERVICE_EVENT_SCAN_FINISHED, &summary, cancelled, NULL, NULL, NULL, NULL);
         emit_status(s);
         /* Scan memory goes back to the system: idle should cost nothing. */
+        store_release_memory(s->store);
         malloc_trim(0);
         if (s->have_pending)
                 swap_settings(s);
