@@ -566,6 +566,7 @@ static int start_scan(struct service *s) {
                 .api_version = s->api_version,
                 .platform = s->settings.config.platform,
                 .include_prerelease = s->settings.config.include_prerelease,
+                .max_inspected = s->settings.config.max_inspected_versions,
         };
         s->current_done = s->current_errors = s->current_offline = 0;
         s->current = (struct scan_summary) {};
