@@ -3,12 +3,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "config.h"
+#include "daemon.h"
+#include "lock.h"
+#include "util.h"
 #include "once.h"
 #include "util.h"
 
 static void help(void) {
         printf("Usage: extupdated [OPTIONS]\n"
-               "Finds new versions of Docker Desktop extensions without pulling images.\n\n"
+               "Finds new versions of Docker Desktop extensions without pulling images.\n"
+               "Without --once: the per-user service (SIGHUP reloads, SIGTERM stops).\n\n"
                "  --config PATH      configuration file (default $XDG_CONFIG_HOME/extupdated/config.json)\n"
                "  --once             run one scan, print a report, exit\n"
                "  --json             with --once: the report as JSON\n"
@@ -22,6 +27,29 @@ static void help(void) {
                "  --help             this text\n\n"
                "Exit status: 0 success; 1 usage, configuration or fatal error; 2 (--once) the scan\n"
                "finished but at least one repository failed.\n");
+}
+
+/* A single scan holds the state's lock too, so it never races a daemon or another scan. */
+static int run_once(struct once_options *o) {
+        _cleanup_free_ char *state_dir = NULL;
+        _cleanup_free_ char *error = NULL;
+        if (o->state_dir)
+                state_dir = strdup(o->state_dir);
+        else if (config_default_state_dir(&state_dir) < 0)
+                state_dir = NULL;
+        if (!state_dir) {
+                fprintf(stderr, "error: no state directory: set --state-dir, XDG_STATE_HOME or HOME\n");
+                return 1;
+        }
+        int fd = lock_acquire(state_dir, &error);
+        if (fd < 0) {
+                fprintf(stderr, "error: %s\n", error ? error : strerror(-fd));
+                return 1;
+        }
+        o->state_dir = state_dir;
+        int status = once_run(o);
+        lock_release(fd);
+        return status;
 }
 
 int main(int argc, char **argv) {
@@ -43,13 +71,14 @@ int main(int argc, char **argv) {
         if (util_open_std_fds() < 0)
                 return 1;
         struct once_options o = {};
+        struct daemon_options d = {};
         bool once = false, check_config = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case OPT_CONFIG:
-                        o.config = optarg;
+                        o.config = d.config = optarg;
                         break;
                 case OPT_ONCE:
                         once = true;
@@ -61,11 +90,14 @@ int main(int argc, char **argv) {
                         o.installed = optarg;
                         break;
                 case OPT_STATE_DIR:
-                        o.state_dir = optarg;
+                        o.state_dir = d.state_dir = optarg;
                         break;
                 case OPT_SOCKET:
+                        /* A single scan needs neither the socket nor the bus. */
+                        d.socket = optarg;
+                        break;
                 case OPT_NO_DBUS:
-                        /* Used by the long-running service; a single scan needs neither. */
+                        d.no_dbus = true;
                         break;
                 case OPT_CHECK_CONFIG:
                         check_config = true;
@@ -91,9 +123,12 @@ int main(int argc, char **argv) {
                 return 1;
         }
         if (!once) {
-                fprintf(stderr, "extupdated: this version runs single scans only: use --once "
-                                "(the long-running service with its socket API and D-Bus is not built yet)\n");
-                return 1;
+                if (o.installed) {
+                        fprintf(stderr, "extupdated: --installed goes with --once (the service takes the "
+                                        "inventory from the API, D-Bus or `docker extension ls`)\n");
+                        return 1;
+                }
+                return daemon_run(&d);
         }
-        return once_run(&o);
+        return run_once(&o);
 }
