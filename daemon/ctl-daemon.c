@@ -209,6 +209,8 @@ int ctl_show_main(int argc, char **argv, const struct ctl_options *opts) {
                 if (!v && (streq(fields[i].key, "pinned") || streq(fields[i].key, "error") ||
                            streq(fields[i].key, "description")))
                         continue;
+                if (!v && streq(fields[i].key, "status"))
+                        v = "not scanned";
                 _cleanup_free_ char *e = ctl_escape(v);
                 printf("%-19s %s\n", fields[i].label, e ? e : "-");
         }
