@@ -197,7 +197,7 @@ static cJSON *verdict_json(const struct store_verdict *v) {
         cJSON *o = cJSON_CreateObject();
         if (o && add(o, "tag", string_or_null(v->tag)) && add(o, "digest", string_or_null(v->digest)) &&
             add(o, "api_constraint", string_or_null(v->api_constraint)) &&
-            add(o, "compatible", cJSON_CreateBool(v->compatible)) && add(o, "reason", string_or_null(v->reason)))
+            add(o, "compatible", cJSON_CreateBool(v->compatible)) && add(o, "reason", string_or_null(v->compatible ? NULL : v->reason)))
                 return o;
         cJSON_Delete(o);
         return NULL;
