@@ -525,6 +525,50 @@ class Lifecycle(unittest.TestCase):
         finally:
             third.stop()
 
+    def test_socket_passed_by_systemd(self):
+        d = Daemon(WORK, EXE, "activated", json.load(open(D.config)))
+        os.makedirs(os.path.dirname(d.socket), mode=0o700, exist_ok=True)
+        d.proc = subprocess.Popen(["systemd-socket-activate", "-l", d.socket, EXE, "--no-dbus", "--config", d.config,
+                                   "--state-dir", os.path.join(d.dir, "state"), "--socket",
+                                   os.path.join(d.dir, "unused.sock")], stdout=d.log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while not os.path.exists(d.socket) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # The first connection starts the daemon, which then serves the passed socket (not --socket).
+            self.assertEqual(request(d.socket, "GET", "/v1/status", timeout=30)[0], 200, d.output())
+            self.assertFalse(os.path.exists(os.path.join(d.dir, "unused.sock")))
+        finally:
+            d.stop()
+
+
+class DockerInventory(unittest.TestCase):
+    def test_writes_refused_with_409_naming_the_source(self):
+        bin_dir = os.path.join(WORK, "fake-docker")
+        os.makedirs(bin_dir, exist_ok=True)
+        with open(os.path.join(bin_dir, "docker"), "w") as f:
+            f.write("#!/bin/sh\n"
+                    "[ \"$1 $2\" = \"extension ls\" ] || exit 1\n"
+                    "printf 'ID                              PROVIDER    VERSION   UI          VM  HOST\\n'\n"
+                    "printf '%s  Docker Inc. 0.2.7     1 tab(Disk)  Running(1)  \\n' %s/docker/disk-usage-extension\n"
+                    % REG)
+        os.chmod(os.path.join(bin_dir, "docker"), 0o755)
+        config = json.load(open(D.config))
+        config["installed_source"] = "docker"
+        d = Daemon(WORK, EXE, "docker", config, env={"PATH": bin_dir + ":" + os.environ["PATH"]}).start()
+        try:
+            self.assertEqual(request(d.socket, "GET", "/v1/status")[2]["installed_source"], "docker")
+            for method, url, body in [("PUT", "/v1/installed/" + repo("acme/unlabelled"), '{"version": "1.0.0"}'),
+                                      ("DELETE", "/v1/installed/" + repo("docker/disk-usage-extension"), None),
+                                      ("PUT", "/v1/installed", "{}")]:
+                status, _, text = curl(d.socket, method, url, body)
+                self.assertEqual(status, 409, url)
+                self.assertIn("docker extension ls", json.loads(text)["message"])
+            r = ctl(d.socket, "installed", "set", repo("acme/unlabelled"), "1.0.0", check=1)
+            self.assertIn("installed_source", r.stderr)
+        finally:
+            d.stop()
+
 
 if __name__ == "__main__":
     EXE, CTL = sys.argv[1], sys.argv[2]
