@@ -278,13 +278,15 @@ int ctl_scan_main(int argc, char **argv, const struct ctl_options *opts) {
 
 static int print_event(const char *line, void *userdata) {
         const struct ctl_options *opts = userdata;
+        cJSON *j = cJSON_Parse(line);
         if (opts->json) {
-                _cleanup_free_ char *safe = ctl_escape(line);
-                printf("%s\n", safe ? safe : line);
+                /* Printed again by cJSON: valid JSON whatever the line held, control characters escaped. */
+                _cleanup_free_ char *again = j ? cJSON_PrintUnformatted(j) : ctl_escape(line);
+                printf("%s\n", again ? again : "");
                 fflush(stdout);
+                cJSON_Delete(j);
                 return 0;
         }
-        cJSON *j = cJSON_Parse(line);
         const char *type = str(j, "type");
         _cleanup_free_ char *t = ctl_escape(str(j, "time")), *ty = ctl_escape(type),
                             *repo = ctl_escape(str(j, "repository"));

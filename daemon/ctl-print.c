@@ -90,19 +90,28 @@ void ctl_table_print(const struct ctl_table *t, FILE *f) {
         size_t *w = calloc(t->n_columns, sizeof(size_t));
         if (!w)
                 return;
+        size_t line_max = 0;
         for (size_t c = 0; c < t->n_columns; c++) {
                 w[c] = strlen(t->headers[c]);
                 for (size_t r = 0; r < t->n_rows; r++)
                         if (strlen(cell(t, r, c)) > w[c])
                                 w[c] = strlen(cell(t, r, c));
+                line_max += w[c] + 2;
         }
-        for (size_t r = 0; r <= t->n_rows; r++)
+        char *line = malloc(line_max + 1);
+        for (size_t r = 0; line && r <= t->n_rows; r++) {
+                size_t len = 0;
                 for (size_t c = 0; c < t->n_columns; c++) {
                         const char *s = r == 0 ? t->headers[c] : cell(t, r - 1, c);
-                        bool last = c + 1 == t->n_columns;
-                        /* No trailing blanks after the last column. */
-                        fprintf(f, "%-*s%s", last ? 0 : (int) w[c], s, last ? "\n" : "  ");
+                        len += (size_t) sprintf(line + len, "%-*s  ", (int) w[c], s);
                 }
+                /* No trailing blanks, even when the last cells are empty. */
+                while (len > 0 && line[len - 1] == ' ')
+                        len--;
+                line[len] = '\0';
+                fprintf(f, "%s\n", line);
+        }
+        free(line);
         free(w);
 }
 

@@ -65,7 +65,7 @@ static void test_table(void) {
         fclose(f);
         CHECK_STR(out, "NAME         V      NOTE\n"
                        "a/long-name  1.0.0  x\n"
-                       "b            -      \n");
+                       "b            -\n");
         free(out);
         ctl_table_free(t);
 }
