@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -120,18 +119,3 @@ int api_socket_listen(const char *path, int *ret_fd, char **ret_error) {
         return 0;
 }
 
-int api_socket_from_systemd(char **ret_error) {
-        *ret_error = NULL;
-        int n = sd_listen_fds(1);
-        if (n <= 0)
-                return -1;
-        if (n > 1) {
-                *ret_error = util_printf("systemd passed %d sockets; extupdated.socket should pass exactly one", n);
-                return -EINVAL;
-        }
-        if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
-                *ret_error = util_printf("the socket systemd passed is not a listening Unix stream socket");
-                return -EINVAL;
-        }
-        return SD_LISTEN_FDS_START;
-}

@@ -11,6 +11,3 @@ char *api_socket_default_path(char **ret_error);
  * or -errno with *ret_error (malloc'd) naming the path. */
 int api_socket_listen(const char *path, int *ret_fd, char **ret_error);
 
-/* The listening socket systemd passed (extupdated.socket), or -1 when none was; more than one, or one that
- * is not a listening AF_UNIX stream socket: -EINVAL with *ret_error set. */
-int api_socket_from_systemd(char **ret_error);

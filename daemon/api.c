@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/resource.h>
@@ -13,6 +14,7 @@
 #include "api-route.h"
 #include "api-socket.h"
 #include "http-server.h"
+#include "log.h"
 #include "report.h"
 #include "semver.h"
 #include "util.h"
@@ -51,15 +53,6 @@ struct request {
         unsigned answer_status;      /* set when the answer is ready while suspended */
         char *answer;
 };
-
-_printf_(1, 2) static void api_log(const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("extupdated: api: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-}
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, char *body, const char *allow) {
         struct MHD_Response *resp = MHD_create_response_from_buffer(body ? strlen(body) : 0, body,
@@ -406,7 +399,7 @@ static enum MHD_Result first_call(struct api *a, struct request *q, const char *
         struct MHD_Connection *c = q->connection;
         struct ucred cred;
         if (!peer_allowed(a, c, &cred)) {
-                api_log("refused a request from uid %d (pid %d): only uid %d and root are served",
+                log_warning("API: refused a request from uid %d (pid %d): only uid %d and root are served",
                         (int) cred.uid, (int) cred.pid, (int) a->uid);
                 return respond_error(c, 403, "only the user running extupdated (uid %d) and root may use this API",
                                      (int) a->uid);
@@ -533,18 +526,27 @@ int api_new(struct service *s, const char *socket_path, int listen_fd, struct ap
                 return -ENOMEM;
         *a = (struct api) { .service = s, .uid = getuid(), .last_finished = { .id = -1 } };
         int r;
-        if (listen_fd < 0) {
+        if (listen_fd >= 0) {
+                /* MHD closes the socket it serves when it stops; the one systemd passed stays the caller's. */
+                listen_fd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 3);
+                if (listen_fd < 0) {
+                        r = -errno;
+                        log_error("cannot use the socket systemd passed: %s", strerror(-r));
+                        free(a);
+                        return r;
+                }
+        } else {
                 char *error = NULL;
                 char *path = socket_path ? strdup(socket_path) : api_socket_default_path(&error);
                 if (!path) {
-                        api_log("%s", error ? error : "out of memory");
+                        log_error("%s", error ? error : "out of memory");
                         free(error);
                         free(a);
                         return -EINVAL;
                 }
                 r = api_socket_listen(path, &listen_fd, &error);
                 if (r < 0) {
-                        api_log("%s", error ? error : strerror(-r));
+                        log_error("%s", error ? error : strerror(-r));
                         free(error);
                         free(path);
                         free(a);
@@ -564,7 +566,7 @@ int api_new(struct service *s, const char *socket_path, int listen_fd, struct ap
         };
         r = http_server_new(service_loop(s), &o, &a->http);
         if (r < 0) {
-                api_log("cannot start the HTTP server: %s", strerror(-r));
+                log_error("cannot start the HTTP server: %s", strerror(-r));
                 if (a->socket_path)
                         unlink(a->socket_path);
                 close(listen_fd);

@@ -13,7 +13,7 @@
 struct store;
 
 /* The schema version this build writes; older databases are migrated up to it on open. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 /* Manifest bodies and config label sets larger than this are refused (-EFBIG). */
 #define STORE_BLOB_MAX (4u * 1024u * 1024u)
@@ -172,6 +172,11 @@ int store_installed_list(struct store *s, char ***ret_pairs);
  * notification), 0 when it was recorded before. */
 int store_notification_mark(struct store *s, const char *repository, const char *version, time_t now);
 int store_notification_was_sent(struct store *s, const char *repository, const char *version);
+
+/* The service's own state (the next scan time, the backoff…) by key: get returns 1 and *ret
+ * (malloc'd) when set, 0 when not; set with value NULL forgets the key. */
+int store_state_get(struct store *s, const char *key, char **ret);
+int store_state_set(struct store *s, const char *key, const char *value, time_t now);
 
 /* Parses the RFC 3339 UTC text this store writes. 0, or -EINVAL. */
 int store_parse_time(const char *s, time_t *ret);
