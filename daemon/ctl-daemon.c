@@ -262,6 +262,7 @@ int ctl_scan_main(int argc, char **argv, const struct ctl_options *opts) {
         struct ctl_request req = { .method = "POST", .path = wait ? "/v1/scan?wait=1" : "/v1/scan" };
         if (ctl_client_call(opts, &req, &j) < 0)
                 return 1;
+        r = 0;
         if (opts->json)
                 r = print_json(j);
         else if (!wait)

@@ -53,7 +53,8 @@ def curl(sock, method, url, body=None, content_type="application/json", extra=()
     if body is not None:
         cmd += ["-H", "Content-Type: " + content_type, "--data-binary", body]
     cmd += list(extra) + ["http://localhost" + url]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    # Bytes: text mode would turn the header lines' CRLF into LF.
+    out = subprocess.run(cmd, capture_output=True, check=True).stdout.decode()
     head, _, rest = out.partition("\r\n\r\n")
     while head.startswith("HTTP/1.1 100"):
         head, _, rest = rest.partition("\r\n\r\n")
@@ -102,6 +103,11 @@ def tearDownModule():
 
 
 D = None
+
+
+def main_config():
+    with open(D.config) as f:
+        return json.load(f)
 
 
 def repo(name):
@@ -348,6 +354,7 @@ class Events(unittest.TestCase):
         finally:
             p.terminate()
             p.wait()
+            p.stdout.close()
 
     def test_slow_reader_does_not_grow_memory(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -506,7 +513,7 @@ class Extupdatectl(unittest.TestCase):
 
 class Lifecycle(unittest.TestCase):
     def test_live_socket_kept_stale_replaced(self):
-        other = Daemon(WORK, EXE, "second", json.load(open(D.config)))
+        other = Daemon(WORK, EXE, "second", main_config())
         other.socket = D.socket
         other.start(wait=False)
         self.assertEqual(other.proc.wait(30), 1)
@@ -514,7 +521,7 @@ class Lifecycle(unittest.TestCase):
         other.stop()
         self.assertEqual(request(D.socket, "GET", "/v1/status")[0], 200)
 
-        third = Daemon(WORK, EXE, "third", json.load(open(D.config)))
+        third = Daemon(WORK, EXE, "third", main_config())
         stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         os.makedirs(os.path.dirname(third.socket), mode=0o700, exist_ok=True)
         stale.bind(third.socket)
@@ -526,7 +533,7 @@ class Lifecycle(unittest.TestCase):
             third.stop()
 
     def test_socket_passed_by_systemd(self):
-        d = Daemon(WORK, EXE, "activated", json.load(open(D.config)))
+        d = Daemon(WORK, EXE, "activated", main_config())
         os.makedirs(os.path.dirname(d.socket), mode=0o700, exist_ok=True)
         d.proc = subprocess.Popen(["systemd-socket-activate", "-l", d.socket, EXE, "--no-dbus", "--config", d.config,
                                    "--state-dir", os.path.join(d.dir, "state"), "--socket",
@@ -550,10 +557,10 @@ class DockerInventory(unittest.TestCase):
             f.write("#!/bin/sh\n"
                     "[ \"$1 $2\" = \"extension ls\" ] || exit 1\n"
                     "printf 'ID                              PROVIDER    VERSION   UI          VM  HOST\\n'\n"
-                    "printf '%s  Docker Inc. 0.2.7     1 tab(Disk)  Running(1)  \\n' %s/docker/disk-usage-extension\n"
+                    "printf '%%s  Docker Inc. 0.2.7     1 tab(Disk)  Running(1)  \\n' %s/docker/disk-usage-extension\n"
                     % REG)
         os.chmod(os.path.join(bin_dir, "docker"), 0o755)
-        config = json.load(open(D.config))
+        config = main_config()
         config["installed_source"] = "docker"
         d = Daemon(WORK, EXE, "docker", config, env={"PATH": bin_dir + ":" + os.environ["PATH"]}).start()
         try:
