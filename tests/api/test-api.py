@@ -16,7 +16,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import queue
 import tempfile
+import threading
 import time
 import unittest
 
@@ -42,6 +44,7 @@ VERSION_KEYS = ["tag", "digest", "api_constraint", "compatible", "reason"]
 EVENTS_QUEUE = 16384
 
 EXE = CTL = None
+SANITIZED = False
 H = None
 REG = None
 WORK = None
@@ -344,13 +347,23 @@ class Events(unittest.TestCase):
 
     def test_extupdatectl_events(self):
         p = subprocess.Popen([CTL, "--socket", D.socket, "events"], stdout=subprocess.PIPE, text=True)
+        lines = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in p.stdout], daemon=True)
+        reader.start()
+        seen = []
         try:
-            time.sleep(0.3)
-            scan_and_wait(D.socket)
-            lines = []
-            while not any("scan_finished" in line for line in lines):
-                lines.append(p.stdout.readline())
-            self.assertTrue(any("scan_started" in line for line in lines))
+            # extupdatectl may connect after the first scan started: scan until it saw one whole.
+            for _ in range(10):
+                scan_and_wait(D.socket)
+                time.sleep(0.2)
+                while not lines.empty():
+                    seen.append(lines.get())
+                started = [i for i, line in enumerate(seen) if re.search(r"scan_started\s+scan #\d+", line)]
+                if started and any("scan_finished" in line for line in seen[started[0]:]):
+                    break
+            else:
+                self.fail("extupdatectl events never showed a scan start and finish:\n" + "".join(seen))
+            self.assertRegex("".join(seen), r"scan_finished\s+scan #\d+: 5 repositories")
         finally:
             p.terminate()
             p.wait()
@@ -379,7 +392,9 @@ class Events(unittest.TestCase):
         s.close()
         self.assertIn(b'"type":"error"', data)
         self.assertIn(b"fell more than", data)
-        self.assertLess(after - before, 2048, "RSS grew from %d to %d KiB" % (before, after))
+        # AddressSanitizer's quarantine holds freed memory back by design: there the RSS says nothing.
+        if not SANITIZED:
+            self.assertLess(after - before, 2048, "RSS grew from %d to %d KiB" % (before, after))
         request(D.socket, "DELETE", "/v1/installed/" + r)
 
 
@@ -579,4 +594,6 @@ class DockerInventory(unittest.TestCase):
 
 if __name__ == "__main__":
     EXE, CTL = sys.argv[1], sys.argv[2]
+    with open(EXE, "rb") as f:
+        SANITIZED = b"__asan_init" in f.read()
     unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2)
