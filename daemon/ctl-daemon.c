@@ -307,7 +307,9 @@ static int print_event(const char *line, void *userdata) {
                 printf("%s: %s, latest compatible %s", repo, s, l);
         } else if (type && streq(type, "error")) {
                 _cleanup_free_ char *m = ctl_escape(str(j, "message"));
-                printf("%s%s%s", str(j, "repository") ? repo : "", str(j, "repository") ? ": " : "", m);
+                /* Messages about a repository often name it already. */
+                bool named = !str(j, "repository") || (m && util_startswith(m, repo));
+                printf("%s%s%s", named ? "" : repo, named ? "" : ": ", m);
         }
         putchar('\n');
         fflush(stdout);

@@ -42,7 +42,8 @@ class Daemon:
         return self
 
     def output(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log.name) as f:
             return f.read()
 
@@ -51,14 +52,16 @@ class Daemon:
             return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
 
     def stop(self):
+        """Stops the daemon with SIGTERM; returns its exit status (a sanitizer's finding makes it non-zero)."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(10)
+                self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        return self.proc.returncode if self.proc else None
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):

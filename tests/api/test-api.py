@@ -98,11 +98,13 @@ def setUpModule():
 
 
 def tearDownModule():
-    if D:
-        D.stop()
+    status = D.stop() if D else 0
+    output = D.output() if D else ""
     if H:
         H.stop()
     shutil.rmtree(WORK, ignore_errors=True)
+    if status != 0:
+        raise AssertionError("extupdated exited %s after SIGTERM:\n%s" % (status, output[-20000:]))
 
 
 D = None
