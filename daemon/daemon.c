@@ -71,7 +71,9 @@ static void shut_down(struct daemon *d) {
         if (d->supervisor)
                 supervisor_stopping(d->supervisor);
         detach_front_ends(d);
+        int64_t t0 = util_now_ms();
         service_free(TAKE_PTR(d->service));
+        log_debug("service released in %lld ms", (long long) (util_now_ms() - t0));
         uv_close((uv_handle_t *) &d->sigterm, NULL);
         uv_close((uv_handle_t *) &d->sigint, NULL);
         uv_close((uv_handle_t *) &d->sighup, NULL);

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "api-version.h"
+#include "docker-inventory.h"
 #include "log.h"
 #include "reference.h"
 #include "registry.h"
@@ -16,6 +17,7 @@
 #include "semver.h"
 #include "settings.h"
 #include "util.h"
+#include "watch.h"
 
 /* Keys of the store's service_state table. */
 #define STATE_NEXT_SCAN_AT "next_scan_at"
@@ -58,6 +60,9 @@ struct service {
         bool have_pending;
         struct settings_loader *loader;
         struct api_version_detect *detect;
+        struct watch *watch; /* the allow-list files */
+        struct docker_inventory *inventory;
+        bool docker_works; /* `docker extension ls` answered last time: "auto" means "docker" */
         bool reload_again; /* a reload was asked for while one was loading */
         service_ready_fn ready_cb;
         void *ready_userdata;
@@ -317,8 +322,16 @@ static void recount(struct service *s) {
 }
 
 static const char *installed_source_resolved(struct service *s) {
-        /* "auto" is "api" until a `docker extension ls` has worked. */
-        return s->settings.config.installed_source == CONFIG_INSTALLED_DOCKER ? "docker" : "api";
+        switch (s->settings.config.installed_source) {
+        case CONFIG_INSTALLED_DOCKER:
+                return "docker";
+        case CONFIG_INSTALLED_AUTO:
+                /* "auto" is "docker" while `docker extension ls` works, else "api". */
+                return s->docker_works ? "docker" : "api";
+        case CONFIG_INSTALLED_API:
+                break;
+        }
+        return "api";
 }
 
 void service_get_status(struct service *s, struct service_status *ret) {
@@ -442,6 +455,7 @@ static void on_scan_event(const struct scan_event *e, void *userdata) {
 }
 
 static void swap_settings(struct service *s);
+static void watch_allowlist(struct service *s);
 
 /* Releases the ended scan, records what it did, and plans the next one. */
 static void reap_scan(struct service *s) {
@@ -489,11 +503,54 @@ static void reap_scan(struct service *s) {
         emit(s, SERVICE_EVENT_SCAN_FINISHED, &summary, cancelled, NULL, NULL, NULL, NULL);
         emit_status(s);
         /* Scan memory goes back to the system: idle should cost nothing. */
+        store_release_memory(s->store);
         malloc_trim(0);
         if (s->have_pending)
                 swap_settings(s);
         else if (!s->asleep && s->started)
                 schedule_next(s, s->next_scan_at);
+}
+
+static int inventory_write(struct service *s, int (*write)(struct service *s, void *data), void *data,
+                           char **ret_error);
+static int write_replace(struct service *s, void *data);
+
+static void on_inventory(int error, const char *message, char *const *pairs, char *const *problems, void *userdata) {
+        struct service *s = userdata;
+        s->inventory = NULL;
+        bool auto_source = s->settings.config.installed_source == CONFIG_INSTALLED_AUTO;
+        bool worked = s->docker_works;
+        if (error < 0) {
+                if (!auto_source)
+                        log_warning("%s; the last inventory is kept", message);
+                else if (worked)
+                        log_info("%s: the inventory is kept by the API now (installed_source \"auto\")", message);
+                else
+                        log_debug("%s: the inventory is kept by the API (installed_source \"auto\")", message);
+                s->docker_works = false;
+                if (worked)
+                        emit_status(s);
+                return;
+        }
+        for (char *const *p = problems; p && *p; p++)
+                log_warning("%s", *p);
+        s->docker_works = true;
+        if (!worked)
+                emit_status(s);
+        _cleanup_strv_free_ char **stored = NULL;
+        if (store_installed_list(s->store, &stored) == 0 && strv_equal(stored, pairs))
+                return;
+        if (inventory_write(s, write_replace, (void *) pairs, NULL) == 0)
+                log_info("installed inventory from `docker extension ls`: %zu extensions", util_strv_length(pairs) / 2);
+}
+
+/* `docker extension ls` answers while the scan runs: the records' update_available is computed when
+ * they are read, so they are right as soon as it is stored. */
+static void refresh_inventory(struct service *s) {
+        if (s->settings.config.installed_source == CONFIG_INSTALLED_API || s->inventory)
+                return;
+        if (docker_inventory_run(s->loop, on_inventory, s, &s->inventory) < 0)
+                log_error("cannot run `docker extension ls`: out of memory");
 }
 
 static int start_scan(struct service *s) {
@@ -524,6 +581,7 @@ static int start_scan(struct service *s) {
         }
         schedule_disarm(s->alarm);
         clear_store_error(s);
+        refresh_inventory(s);
         return 0;
 }
 
@@ -660,6 +718,7 @@ static void swap_settings(struct service *s) {
         if (sync_listing(s) < 0)
                 note_store_error(s, "cannot update the list of repositories");
         recount(s);
+        watch_allowlist(s);
         emit_status(s);
         if (!s->started || s->asleep)
                 return;
@@ -679,6 +738,24 @@ static void swap_settings(struct service *s) {
 }
 
 static void start_load(struct service *s);
+
+static void on_allowlist_changed(void *userdata) {
+        struct service *s = userdata;
+        log_info("an allow-list file changed");
+        service_reload(s);
+}
+
+/* Watches the allow-list files in use (URLs are fetched again at each reload). */
+static void watch_allowlist(struct service *s) {
+        _cleanup_strv_free_ char **files = NULL;
+        for (char **src = s->settings.config.allowlist; src && *src; src++)
+                if (!util_startswith(*src, "https://") && !util_startswith(*src, "http://") &&
+                    util_strv_push(&files, *src) < 0)
+                        return;
+        watch_free(TAKE_PTR(s->watch));
+        if (files && watch_new(s->loop, files, on_allowlist_changed, s, &s->watch) < 0)
+                log_warning("cannot watch the allow-list files: changes are read on SIGHUP only");
+}
 
 static void on_api_version(const char *version, enum api_version_source source, void *userdata) {
         struct service *s = userdata;
@@ -704,6 +781,7 @@ static void on_api_version(const char *version, enum api_version_source source, 
                 if (sync_listing(s) < 0)
                         note_store_error(s, "cannot update the list of repositories");
                 recount(s);
+                watch_allowlist(s);
                 s->ready_cb(s, 0, s->ready_userdata);
         } else {
                 s->have_pending = true;
@@ -1065,6 +1143,8 @@ void service_free(struct service *s) {
                 return;
         settings_load_cancel(TAKE_PTR(s->loader));
         api_version_detect_cancel(TAKE_PTR(s->detect));
+        watch_free(TAKE_PTR(s->watch));
+        docker_inventory_cancel(TAKE_PTR(s->inventory));
         cancel_scan(s);
         /* Freeing the client completes the cancelled scan at once: no callback of ours runs later. */
         registry_client_free(TAKE_PTR(s->rc));

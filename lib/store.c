@@ -1432,6 +1432,11 @@ int store_state_set(struct store *s, const char *key, const char *value, time_t 
         return r < 0 ? r : 0;
 }
 
+void store_release_memory(struct store *s) {
+        if (s)
+                (void) sqlite3_db_release_memory(s->db);
+}
+
 int store_parse_time(const char *s, time_t *ret) {
         if (!s || !ret)
                 return -EINVAL;

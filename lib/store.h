@@ -178,5 +178,9 @@ int store_notification_was_sent(struct store *s, const char *repository, const c
 int store_state_get(struct store *s, const char *key, char **ret);
 int store_state_set(struct store *s, const char *key, const char *value, time_t now);
 
+/* Gives back the page cache's unused memory (the cache itself stays at SQLite's bounded default
+ * of 2 MiB), for a process that idles between scans. */
+void store_release_memory(struct store *s);
+
 /* Parses the RFC 3339 UTC text this store writes. 0, or -EINVAL. */
 int store_parse_time(const char *s, time_t *ret);

@@ -357,6 +357,237 @@ class ServiceCase(unittest.TestCase):
                     self.assertEqual(code, 1)
                     self.assertRegex(err, r"error: another extupdated holds %s \(pid \d+\)" % state)
 
+    def test_offline_backoff(self):
+        # Nothing listens on port 1: every repository fails for want of a network.
+        files = self.files(repositories=())
+        with open(files["allowlist"], "w") as f:
+            f.write("127.0.0.1:1/off/one\n127.0.0.1:1/off/two\n")
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_for("the offline status", lambda: any("(offline)" in m for m in d.notify.lines("STATUS=Idle")))
+        st = service_state(d.state)
+        self.assertEqual(st.get("offline_backoff"), "60")
+        finished = parse_time(db_query(d.state, "SELECT finished_at FROM scans WHERE finished_at IS NOT NULL")[0][0])
+        self.assertLessEqual(abs(parse_time(st["next_scan_at"]) - finished - 60), 1)
+        self.assertIn("no registry could be reached: next try in 60 s", d.stderr())
+        d.stop()
+        # The backoff survives a restart and doubles after the next failure (capped at the interval).
+        again = self.start(files, state=d.state)
+        again.wait_ready()
+        self.assertRegex(again.notify.lines("STATUS=")[-1], r"\(offline\)$")
+        again.stop()
+
+    def test_stop_with_requests_stuck(self):
+        """SIGTERM stops within 5 s with 100 requests on registries that accept and never answer."""
+        listeners = []
+        for _ in range(100):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            s.listen(128)  # the kernel accepts the connections; nobody ever answers
+            listeners.append(s)
+        self.addCleanup(lambda: [s.close() for s in listeners])
+        # Plain HTTP: the stop path is under test, not TLS set-up (which today loads the CA bundle
+        # for every new connection on the loop thread, about 30 ms each).
+        registries = {"127.0.0.1:%d" % s.getsockname()[1]: {"url": "http://127.0.0.1:%d" % s.getsockname()[1],
+                                                            "insecure": True} for s in listeners}
+        files = self.files(repositories=(), config={"max_connections": 64, "registries": registries})
+        with open(files["allowlist"], "w") as f:
+            for i, s in enumerate(listeners):
+                f.write("127.0.0.1:%d/stuck/repo%d\n" % (s.getsockname()[1], i))
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_for("the scan to start", lambda: d.notify.lines("STATUS=Scanning"))
+        time.sleep(1)
+        elapsed = d.stop()
+        self.assertEqual(d.exit, 0, d.stderr())
+        self.assertLess(elapsed, 5)
+        # The cancelled scan is not recorded as finished, and the store is whole.
+        self.assertEqual(finished_scans(d.state), 0)
+        self.assertEqual(db_query(d.state, "PRAGMA integrity_check"), [("ok",)])
+
+    def test_kill_during_scan(self):
+        # A registry that never answers holds the scan open after the others are stored.
+        stuck = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(16)
+        self.addCleanup(stuck.close)
+        host = "127.0.0.1:%d" % stuck.getsockname()[1]
+        files = self.files(config={"registries": {host: {"url": "http://" + host, "insecure": True}}})
+        with open(files["allowlist"], "a") as f:
+            f.write("%s/never/answers\n" % host)
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_for("three repositories stored", lambda: d.notify.lines("STATUS=Scanning 3/4"))
+        d.proc.kill()
+        d.proc.wait()
+        self.assertEqual(db_query(d.state, "PRAGMA integrity_check"), [("ok",)])
+        self.assertEqual(finished_scans(d.state), 0)
+        self.assertEqual(db_query(d.state, "SELECT count(*) FROM results WHERE status = 'ok'"), [(3,)])
+        # The next start finds the scan still due and does it whole.
+        with open(files["allowlist"], "w") as f:
+            f.write("".join("%s/%s\n" % (REG, r) for r in ("svc/one", "svc/two", "svc/three")))
+        again = self.start(files, state=d.state)
+        again.wait_ready()
+        again.wait_idle_after_scan()
+        again.stop()
+        self.assertEqual(again.exit, 0)
+        self.assertEqual(db_query(d.state, "PRAGMA integrity_check"), [("ok",)])
+        rows = db_query(d.state, "SELECT r.status FROM results r JOIN repositories p ON p.name = r.repository"
+                                 " WHERE p.still_listed = 1")
+        self.assertEqual(rows, [("ok",)] * 3)
+
+    def listed(self, state):
+        return [r[0] for r in db_query(state, "SELECT name FROM repositories WHERE still_listed = 1 ORDER BY name")]
+
+    def test_reload_by_sighup(self):
+        files = self.files(repositories=("svc/one", "svc/two"))
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        # A new allow-list elsewhere (not watched) and a longer interval, read on SIGHUP.
+        other = os.path.join(new_dir("other"), "extensions.txt")
+        with open(other, "w") as f:
+            f.write("%s/svc/one\n%s/svc/three\n" % (REG, REG))
+        cfg = dict(files["cfg"], allowlist=[other], interval=7200)
+        write_json(files["config"], cfg)
+        d.proc.send_signal(signal.SIGHUP)
+        # The added entry is scanned soon, not an interval later.
+        d.wait_idle_after_scan(2)
+        self.assertIn("configuration reloaded: 2 repositories", d.stderr())
+        self.assertEqual(self.listed(d.state), ["%s/svc/one" % REG, "%s/svc/three" % REG])
+        # The removed one is no longer listed, and its history stays.
+        self.assertEqual(db_query(d.state, "SELECT status FROM results WHERE repository = '%s/svc/two'" % REG),
+                         [("ok",)])
+        d.wait_for("the status after the second scan",
+                   lambda: d.notify.lines("STATUS=Idle")[-1].startswith("STATUS=Idle: 2 extensions"))
+        # The new interval plans the next scan.
+        finished = parse_time(db_query(d.state, "SELECT max(finished_at) FROM scans")[0][0])
+        delay = parse_time(service_state(d.state)["next_scan_at"]) - finished
+        self.assertGreaterEqual(delay, 7200)
+        self.assertLessEqual(delay, 7920)
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
+    def test_reload_by_editing_the_allowlist(self):
+        files = self.files(repositories=("svc/one",))
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        # As editors save: a new file renamed over the old one.
+        tmp = files["allowlist"] + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%s/svc/one\n%s/svc/two\n" % (REG, REG))
+        os.replace(tmp, files["allowlist"])
+        d.wait_idle_after_scan(2)
+        self.assertIn("an allow-list file changed", d.stderr())
+        self.assertEqual(self.listed(d.state), ["%s/svc/one" % REG, "%s/svc/two" % REG])
+        # And an edit in place.
+        with open(files["allowlist"], "a") as f:
+            f.write("%s/svc/three\n" % REG)
+        d.wait_idle_after_scan(3)
+        self.assertEqual(len(self.listed(d.state)), 3)
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
+    def test_bad_config_on_reload(self):
+        files = self.files(repositories=("svc/one",))
+        d = self.start(files)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        planned = service_state(d.state)["next_scan_at"]
+        with open(files["config"], "w") as f:
+            f.write('{\n  "interval": 60,,\n}\n')
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for("the refusal", lambda: "previous one stays in effect" in d.stderr())
+        err = d.stderr()
+        self.assertRegex(err, r"error: %s:2:\d+: " % files["config"])
+        # The old configuration stays: same plan, same listing, still running.
+        time.sleep(0.5)
+        self.assertIsNone(d.proc.poll())
+        self.assertEqual(finished_scans(d.state), 1)
+        self.assertEqual(service_state(d.state)["next_scan_at"], planned)
+        # A wrong type is named by its key.
+        write_json(files["config"], dict(files["cfg"], interval="hourly"))
+        d.proc.send_signal(signal.SIGHUP)
+        d.wait_for("the second refusal", lambda: d.stderr().count("previous one stays in effect") == 2)
+        self.assertIn("interval", d.stderr().split("previous one stays in effect")[1])
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
+    def stand_in_docker(self, table, status=0):
+        """A `docker` on PATH that prints table for `docker extension ls` (and exits with status)."""
+        bindir = new_dir("bin")
+        path = os.path.join(bindir, "docker")
+        with open(os.path.join(bindir, "table.txt"), "w") as f:
+            f.write(table)
+        with open(path, "w") as f:
+            f.write('#!/bin/sh\n[ "$1 $2" = "extension ls" ] || exit 64\ncat "%s/table.txt"\nexit %d\n'
+                    % (bindir, status))
+        os.chmod(path, 0o755)
+        return bindir
+
+    def test_docker_inventory(self):
+        table = ("ID                       PROVIDER     VERSION   UI                      VM           HOST\n"
+                 "%-24s Acme Inc.    1.0.0     1 tab(My-Extension)     Running(1)   -\n"
+                 "%-24s Acme Inc.    0.2.0     1 tab(Two)              -            -\n"
+                 "%-24s Acme Inc.    latest    -                       -            -\n"
+                 % ("%s/svc/one" % REG, "%s/svc/two" % REG, "%s/svc/three" % REG))
+        bindir = self.stand_in_docker(table)
+        files = self.files(repositories=("svc/one", "svc/two"), config={"installed_source": "docker"})
+        env = self.env(files["dir"])
+        env["PATH"] = bindir + ":" + env["PATH"]
+        d = self.start(files, env=env)
+        d.wait_ready()
+        d.wait_for("the inventory", lambda: "installed inventory from `docker extension ls`: 2 extensions" in d.stderr())
+        d.wait_idle_after_scan()
+        self.assertEqual(db_query(d.state, "SELECT repository, version FROM installed ORDER BY repository"),
+                         [("%s/svc/one" % REG, "1.0.0"), ("%s/svc/two" % REG, "0.2.0")])
+        self.assertIn("line 4: %s/svc/three: version \"latest\" is not SemVer" % REG, d.stderr())
+        d.wait_for("one update", lambda: d.notify.lines("STATUS=Idle")[-1].startswith(
+            "STATUS=Idle: 2 extensions, 1 update;"))
+        # A failing command is logged and the last inventory kept.
+        with open(os.path.join(bindir, "docker"), "w") as f:
+            f.write("#!/bin/sh\necho 'Cannot connect to the Docker daemon' >&2\nexit 1\n")
+        with open(files["allowlist"], "a") as f:
+            f.write("%s/svc/three\n" % REG)
+        d.wait_idle_after_scan(2)
+        d.wait_for("the failure", lambda: "docker extension ls: exit status 1; the last inventory is kept" in d.stderr())
+        self.assertEqual(len(db_query(d.state, "SELECT * FROM installed")), 2)
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
+    def test_api_version_detection_times_out(self):
+        """`docker extension version` that hangs: after 5 s its whole process group is killed (a child
+        was left running before) and the daemon goes on with the default."""
+        bindir = new_dir("bin")
+        child = os.path.join(bindir, "child.pid")
+        with open(os.path.join(bindir, "docker"), "w") as f:
+            f.write('#!/bin/sh\nsleep 300 &\necho $! > "%s"\nwait\n' % child)
+        os.chmod(os.path.join(bindir, "docker"), 0o755)
+        files = self.files(repositories=("svc/one",), config={"installed_source": "api"})
+        del files["cfg"]["extension_api_version"]
+        write_json(files["config"], files["cfg"])
+        env = self.env(files["dir"])
+        env["PATH"] = bindir + ":" + env["PATH"]
+        d = self.start(files, env=env)
+        d.wait_for("the helper to start", lambda: os.path.exists(child) and os.path.getsize(child) > 0, timeout=10)
+        d.wait_ready()
+        self.assertIn("Extension API 0.3.4 (default: ", d.stderr())
+        with open(child) as f:
+            pid = int(f.read())
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        with self.assertRaises(ProcessLookupError):
+            os.kill(pid, 0)
+        d.wait_idle_after_scan()
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
     def test_bad_config_at_start(self):
         files = self.files()
         with open(files["config"], "w") as f:
