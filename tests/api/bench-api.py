@@ -7,7 +7,9 @@ Each round opens 1,000 connections at once, each sending one request (GET /v1/st
 GET /v1/extensions) and reading the answer; latency is from connect to the last byte. One round
 runs while the daemon is idle, one while a scan is held up by 200 ms of added registry latency (the
 answers come from the store and should not wait for it), and one over 100 keep-alive connections
-of 10 requests each.
+of 10 requests each. Latency on a loaded machine says as much about the machine and this Python
+client as about the daemon, so each round also reports the daemon's own CPU time per request and
+its RSS.
 """
 
 import asyncio
@@ -46,7 +48,16 @@ async def one(sock, path, requests=1):
     return ok, time.monotonic() - start
 
 
-def round_(sock, n, requests=1):
+def cpu_ms(pid):
+    """User and system CPU time of the process, in ms (clock ticks of 10 ms)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 // os.sysconf("SC_CLK_TCK")
+
+
+def round_(d, n, requests=1):
+    sock = d.socket
+    cpu = cpu_ms(d.proc.pid)
     async def all_():
         return await asyncio.gather(*(one(sock, "/v1/extensions" if i % 2 else "/v1/status", requests)
                                       for i in range(n)), return_exceptions=True)
@@ -55,9 +66,12 @@ def round_(sock, n, requests=1):
     wall = time.monotonic() - start
     failed = sum(1 for r in results if isinstance(r, BaseException) or not r[0])
     lat = sorted(r[1] * 1000 for r in results if not isinstance(r, BaseException))
+    # The daemon's own CPU per request does not depend on how busy the machine or this client is.
     return {"clients": n, "requests_each": requests, "failed": failed, "wall_s": round(wall, 3),
             "p50_ms": round(lat[len(lat) // 2], 1), "p99_ms": round(lat[int(len(lat) * 0.99)], 1),
-            "max_ms": round(lat[-1], 1), "requests_per_s": round(n * requests / wall)}
+            "max_ms": round(lat[-1], 1), "requests_per_s": round(n * requests / wall),
+            "daemon_cpu_ms_per_request": round((cpu_ms(d.proc.pid) - cpu) / (n * requests), 3),
+            "daemon_rss_kib": d.rss_kib(), "load_average": os.getloadavg()[0]}
 
 
 def main():
@@ -74,15 +88,15 @@ def main():
                                             "notifications": False}).start()
             try:
                 request(d.socket, "POST", "/v1/scan?wait=1", timeout=300)
-                idle = round_(d.socket, CLIENTS)
+                idle = round_(d, CLIENTS)
                 h.configure(delay_ms=200)
                 request(d.socket, "POST", "/v1/scan")
-                busy = round_(d.socket, CLIENTS)
+                busy = round_(d, CLIENTS)
                 scanning = request(d.socket, "GET", "/v1/status")[2]["state"]
                 h.configure(delay_ms=0)
-                keepalive = round_(d.socket, 100, 10)
+                keepalive = round_(d, 100, 10)
                 print(json.dumps({"idle": idle, "during_scan": dict(busy, state_after=scanning),
-                                  "keep_alive": keepalive, "rss_kib": d.rss_kib()}, indent=1))
+                                  "keep_alive": keepalive}, indent=1))
             finally:
                 d.stop()
     finally:
