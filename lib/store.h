@@ -160,7 +160,9 @@ int store_scan_finish(struct store *s, int64_t id, time_t finished_at, unsigned 
 int store_last_scan(struct store *s, struct store_scan *ret);
 
 /* The installed-extension inventory. Maps are NULL-terminated strvs of pairs:
- * { repository, version, repository, version, …, NULL }. */
+ * { repository, version, repository, version, …, NULL }. A version is stored as
+ * select_installed_normalize() gives it; one that is not a version is refused with -EINVAL
+ * (replace then changes nothing). */
 int store_installed_replace(struct store *s, char *const *pairs, time_t now);
 int store_installed_set(struct store *s, const char *repository, const char *version, time_t now);
 /* 1 when it was there, 0 when not. */

@@ -232,7 +232,10 @@ class ServiceCase(unittest.TestCase):
         d = self.start(files)
         d.wait_ready()
         d.wait_idle_after_scan()
-        self.assertTrue(d.notify.lines("STATUS=Scanning "), d.notify.lines())
+        scanning = d.notify.lines("STATUS=Scanning ")
+        self.assertTrue(scanning, d.notify.lines())
+        for line in scanning:
+            self.assertRegex(line, r"^STATUS=Scanning [0-3]/3$")
         idle = d.notify.lines("STATUS=Idle")[-1]
         self.assertRegex(idle, r"^STATUS=Idle: 3 extensions, 0 updates; next scan \d\d:\d\d$")
         self.assertIn("scan 1 finished: 3 repositories", d.stderr())
@@ -587,6 +590,20 @@ class ServiceCase(unittest.TestCase):
         d.wait_idle_after_scan()
         d.stop()
         self.assertEqual(d.exit, 0)
+
+    def test_log_level(self):
+        quiet = self.files(repositories=("svc/one",), config={"log_level": "error"})
+        d = self.start(quiet)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        d.stop()
+        self.assertEqual(d.stderr(), "")
+        chatty = self.files(repositories=("svc/one",), config={"log_level": "debug"})
+        d = self.start(chatty)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        d.stop()
+        self.assertRegex(d.stderr(), r"debug: %s/svc/one: ok: latest 1.1.0, compatible 1.1.0" % REG)
 
     def test_bad_config_at_start(self):
         files = self.files()
