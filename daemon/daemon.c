@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "api.h"
 #include "config.h"
 #include "lock.h"
 #include "log.h"
@@ -27,6 +28,7 @@ struct daemon {
         uv_timer_t stop_deadline;
         struct service *service;
         struct supervisor *supervisor;
+        struct api *api;
         char *socket_path; /* the API socket to create when systemd passed none */
         int listen_fd;     /* the socket systemd passed (socket activation), or -1 */
         bool stopping;
@@ -45,10 +47,14 @@ static int attach_front_ends(struct daemon *d) {
                 log_error("cannot set up the systemd notifications: %s", strerror(-r));
                 return r;
         }
+        r = api_new(d->service, d->socket_path, d->listen_fd, &d->api);
+        if (r < 0)
+                return r;
         return 0;
 }
 
 static void detach_front_ends(struct daemon *d) {
+        api_free(TAKE_PTR(d->api));
         supervisor_free(TAKE_PTR(d->supervisor));
 }
 
@@ -89,10 +95,13 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 static void on_ready(struct service *service, int error, void *userdata) {
         struct daemon *d = userdata;
-        if (error < 0 || attach_front_ends(d) < 0) {
+        int r = error < 0 ? error : attach_front_ends(d);
+        if (r < 0) {
+                /* A front end that failed logged why already. */
                 log_error("cannot start: %s",
                           error == -EINVAL ? "the configuration or the allow-list is unusable (see above)"
-                                           : strerror(error < 0 ? -error : ENOMEM));
+                          : error < 0      ? strerror(-error)
+                                           : "a front end could not start (see above)");
                 d->status = 1;
                 shut_down(d);
                 return;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ctl-daemon.h"
 #include "ctl-semver.h"
 #include "ctl-validate.h"
 #include "ctl.h"
@@ -19,6 +20,7 @@ static void help(void) {
                "  show REPOSITORY            one extension, with the versions inspected\n"
                "  scan [--wait]              start a scan (--wait: until it ends)\n"
                "  events                     follow the event stream\n"
+               "  installed [list]           the installed-extension inventory\n"
                "  installed set REPOSITORY VERSION | rm REPOSITORY | import FILE\n"
                "                             maintain the installed-extension inventory\n"
                "Commands that need no daemon:\n"
@@ -37,25 +39,15 @@ static void help(void) {
                "Exit status: 0 success; 1 failure or usage error (semver: see its --help).\n");
 }
 
-/* The socket API commands: the daemon of this build runs single scans only. */
-static int daemon_command(int argc, char **argv, const struct ctl_options *opts) {
-        fprintf(stderr,
-                "extupdatectl %s: this needs the daemon's API socket, which this build's extupdated "
-                "does not serve yet.\n"
-                "For a report, run a single scan: extupdated --once (--json for JSON).\n",
-                argv[0]);
-        return 1;
-}
-
 int main(int argc, char **argv) {
         static const struct {
                 const char *name;
                 int (*fn)(int argc, char **argv, const struct ctl_options *opts);
         } commands[] = {
-                { "status", daemon_command },   { "list", daemon_command },
-                { "updates", daemon_command },  { "show", daemon_command },
-                { "scan", daemon_command },     { "events", daemon_command },
-                { "installed", daemon_command }, { "semver", ctl_semver_main },
+                { "status", ctl_status_main },   { "list", ctl_list_main },
+                { "updates", ctl_list_main },    { "show", ctl_show_main },
+                { "scan", ctl_scan_main },       { "events", ctl_events_main },
+                { "installed", ctl_installed_main }, { "semver", ctl_semver_main },
                 { "validate", ctl_validate_main },
         };
         enum { OPT_SOCKET = 0x100, OPT_JSON, OPT_VERSION, OPT_HELP };
