@@ -114,6 +114,8 @@ int bus_attach(uv_loop_t *loop, sd_bus *sd, struct bus **ret) {
          * alone must not keep an otherwise finished loop running. */
         uv_prepare_start(&b->prepare, prepare_cb);
         uv_unref((uv_handle_t *) &b->prepare);
+        /* Armed now too: a loop with nothing else to do would end before any prepare hook ran. */
+        prepare_cb(&b->prepare);
         *ret = b;
         return 0;
 }
