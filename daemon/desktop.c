@@ -58,6 +58,27 @@ static int metered_got(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
         return 1;
 }
 
+/* At start, before the first scheduled scan can begin: a short blocking Get, so a scan due at
+ * start on a metered connection waits from the first moment. */
+static void metered_read_now(struct desktop *d) {
+        sd_bus_message *m = NULL, *reply = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = sd_bus_message_new_method_call(bus_sd(d->bus), &m, NM_NAME, NM_PATH, "org.freedesktop.DBus.Properties",
+                                               "Get");
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(m, 0);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", NM_NAME, "Metered");
+        if (r >= 0)
+                r = sd_bus_call(bus_sd(d->bus), m, 2 * 1000 * 1000, &error, &reply);
+        uint32_t value;
+        if (r >= 0 && sd_bus_message_read(reply, "v", "u", &value) >= 0)
+                set_metered_value(d, value);
+        sd_bus_error_free(&error);
+        sd_bus_message_unref(reply);
+        sd_bus_message_unref(m);
+}
+
 static void metered_ask(struct desktop *d) {
         d->nm_get = sd_bus_slot_unref(d->nm_get);
         sd_bus_message *m = NULL;
@@ -165,7 +186,7 @@ int desktop_new(struct service *s, struct bus *system, void (*log)(const char *m
                 return r;
         }
         /* The matches go out first, so no change falls between them and this answer. */
-        metered_ask(d);
+        metered_read_now(d);
         *ret = d;
         return 0;
 }

@@ -6,6 +6,7 @@ packages=(
   libcurl4-openssl-dev libcjson-dev libuv1-dev libsqlite3-dev sqlite3 libsystemd-dev
   libmicrohttpd-dev libssl-dev systemd dbus
   docker-registry skopeo python3 python3-cryptography openssl jq procps nghttp2-server time
+  dunst xvfb python3-dbus python3-gi
 )
 missing=()
 for p in "${packages[@]}"; do
