@@ -2,81 +2,15 @@
 #include "api-version.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
+#include "command.h"
 #include "config.h"
 #include "semver.h"
 #include "util.h"
 
-#define DETECT_TIMEOUT_MS 5000
 #define DETECT_OUTPUT_MAX 16384
-
-/* Runs `docker extension version` with a time limit; its stdout, or NULL when it is missing or fails. */
-static char *run_docker_extension_version(void) {
-        int pipefd[2];
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
-                return NULL;
-        pid_t pid = fork();
-        if (pid < 0) {
-                close(pipefd[0]);
-                close(pipefd[1]);
-                return NULL;
-        }
-        if (pid == 0) {
-                int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-                dup2(devnull, STDIN_FILENO);
-                dup2(pipefd[1], STDOUT_FILENO);
-                dup2(devnull, STDERR_FILENO);
-                execlp("docker", "docker", "extension", "version", (char *) NULL);
-                _exit(127);
-        }
-        close(pipefd[1]);
-
-        char *out = malloc(DETECT_OUTPUT_MAX + 1);
-        size_t len = 0;
-        int64_t deadline = util_now_ms() + DETECT_TIMEOUT_MS;
-        bool timed_out = false;
-        while (out && len < DETECT_OUTPUT_MAX) {
-                int64_t left = deadline - util_now_ms();
-                if (left <= 0) {
-                        timed_out = true;
-                        break;
-                }
-                struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
-                int r = poll(&p, 1, (int) left);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0) {
-                        timed_out = r == 0;
-                        break;
-                }
-                ssize_t n = read(pipefd[0], out + len, DETECT_OUTPUT_MAX - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                len += (size_t) n;
-        }
-        close(pipefd[0]);
-        if (timed_out)
-                kill(pid, SIGKILL);
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        if (!out || timed_out || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                free(out);
-                return NULL;
-        }
-        out[len] = 0;
-        return out;
-}
 
 int api_version_parse_docker_output(const char *output, char **ret) {
         /* The line reads "Server API Version: 0.3.4"; the client's own line is not the Desktop's. */
@@ -107,27 +41,104 @@ int api_version_parse_docker_output(const char *output, char **ret) {
         return -ENOENT;
 }
 
-int api_version_resolve(const char *configured, char **ret_version, enum api_version_source *ret_source) {
-        if (configured) {
-                char *v = strdup(configured);
-                if (!v)
-                        return -ENOMEM;
-                *ret_version = v;
-                *ret_source = API_VERSION_FROM_CONFIG;
-                return 0;
-        }
-        _cleanup_free_ char *out = run_docker_extension_version();
-        char *v = NULL;
-        if (out && api_version_parse_docker_output(out, &v) == 0) {
-                *ret_version = v;
-                *ret_source = API_VERSION_DETECTED;
-                return 0;
-        }
-        v = strdup(CONFIG_FALLBACK_API_VERSION);
-        if (!v)
+struct api_version_detect {
+        uv_timer_t timer; /* answers the configured version from the loop, as a detection would */
+        struct command *command;
+        char *configured;
+        api_version_fn cb;
+        void *userdata;
+};
+
+static void on_detect_closed(uv_handle_t *h) {
+        struct api_version_detect *d = h->data;
+        free(d->configured);
+        free(d);
+}
+
+static void detect_finish(struct api_version_detect *d, const char *version, enum api_version_source source) {
+        d->command = NULL;
+        d->cb(version, source, d->userdata);
+        uv_close((uv_handle_t *) &d->timer, on_detect_closed);
+}
+
+static void on_configured(uv_timer_t *t) {
+        struct api_version_detect *d = t->data;
+        detect_finish(d, d->configured, API_VERSION_FROM_CONFIG);
+}
+
+static void on_docker_output(int error, int exit_status, const char *out, size_t len, void *userdata) {
+        struct api_version_detect *d = userdata;
+        _cleanup_free_ char *v = NULL;
+        (void) len;
+        if (error == 0 && exit_status == 0 && api_version_parse_docker_output(out, &v) == 0)
+                detect_finish(d, v, API_VERSION_DETECTED);
+        else
+                detect_finish(d, CONFIG_FALLBACK_API_VERSION, API_VERSION_FALLBACK);
+}
+
+int api_version_detect_start(uv_loop_t *loop, const char *configured, api_version_fn cb, void *userdata,
+                             struct api_version_detect **ret) {
+        struct api_version_detect *d = calloc(1, sizeof(*d));
+        if (!d)
                 return -ENOMEM;
-        *ret_version = v;
-        *ret_source = API_VERSION_FALLBACK;
+        d->cb = cb;
+        d->userdata = userdata;
+        uv_timer_init(loop, &d->timer);
+        d->timer.data = d;
+        if (configured) {
+                d->configured = strdup(configured);
+                if (!d->configured) {
+                        uv_close((uv_handle_t *) &d->timer, on_detect_closed);
+                        return -ENOMEM;
+                }
+                uv_timer_start(&d->timer, on_configured, 0, 0);
+        } else {
+                char *const argv[] = { (char *) "docker", (char *) "extension", (char *) "version", NULL };
+                int r = command_run(loop, argv, API_VERSION_DETECT_TIMEOUT_MS, DETECT_OUTPUT_MAX, on_docker_output,
+                                    d, &d->command);
+                if (r < 0) {
+                        uv_close((uv_handle_t *) &d->timer, on_detect_closed);
+                        return r;
+                }
+        }
+        *ret = d;
+        return 0;
+}
+
+void api_version_detect_cancel(struct api_version_detect *d) {
+        if (!d || uv_is_closing((uv_handle_t *) &d->timer))
+                return;
+        command_cancel(TAKE_PTR(d->command));
+        uv_close((uv_handle_t *) &d->timer, on_detect_closed);
+}
+
+struct resolved {
+        char *version;
+        enum api_version_source source;
+};
+
+static void on_resolved(const char *version, enum api_version_source source, void *userdata) {
+        struct resolved *res = userdata;
+        res->version = strdup(version);
+        res->source = source;
+}
+
+int api_version_resolve(const char *configured, char **ret_version, enum api_version_source *ret_source) {
+        uv_loop_t loop;
+        struct resolved res = {};
+        struct api_version_detect *d;
+        if (uv_loop_init(&loop) < 0)
+                return -ENOMEM;
+        int r = api_version_detect_start(&loop, configured, on_resolved, &res, &d);
+        if (r == 0)
+                uv_run(&loop, UV_RUN_DEFAULT);
+        (void) uv_loop_close(&loop);
+        if (r < 0)
+                return r;
+        if (!res.version)
+                return -ENOMEM;
+        *ret_version = res.version;
+        *ret_source = res.source;
         return 0;
 }
 

@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "config.h"
+#include "daemon.h"
+#include "lock.h"
+#include "util.h"
 #include "once.h"
 
 static void help(void) {
@@ -23,6 +27,29 @@ static void help(void) {
                "finished but at least one repository failed.\n");
 }
 
+/* A single scan holds the state's lock too, so it never races a daemon or another scan. */
+static int run_once(struct once_options *o) {
+        _cleanup_free_ char *state_dir = NULL;
+        _cleanup_free_ char *error = NULL;
+        if (o->state_dir)
+                state_dir = strdup(o->state_dir);
+        else if (config_default_state_dir(&state_dir) < 0)
+                state_dir = NULL;
+        if (!state_dir) {
+                fprintf(stderr, "error: no state directory: set --state-dir, XDG_STATE_HOME or HOME\n");
+                return 1;
+        }
+        int fd = lock_acquire(state_dir, &error);
+        if (fd < 0) {
+                fprintf(stderr, "error: %s\n", error ? error : strerror(-fd));
+                return 1;
+        }
+        o->state_dir = state_dir;
+        int status = once_run(o);
+        lock_release(fd);
+        return status;
+}
+
 int main(int argc, char **argv) {
         enum { OPT_CONFIG = 0x100, OPT_ONCE, OPT_JSON, OPT_INSTALLED, OPT_STATE_DIR, OPT_SOCKET, OPT_NO_DBUS,
                OPT_CHECK_CONFIG, OPT_VERSION, OPT_HELP };
@@ -40,13 +67,14 @@ int main(int argc, char **argv) {
                 {},
         };
         struct once_options o = {};
+        struct daemon_options d = {};
         bool once = false, check_config = false;
         int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
                 switch (c) {
                 case OPT_CONFIG:
-                        o.config = optarg;
+                        o.config = d.config = optarg;
                         break;
                 case OPT_ONCE:
                         once = true;
@@ -58,11 +86,14 @@ int main(int argc, char **argv) {
                         o.installed = optarg;
                         break;
                 case OPT_STATE_DIR:
-                        o.state_dir = optarg;
+                        o.state_dir = d.state_dir = optarg;
                         break;
                 case OPT_SOCKET:
+                        /* A single scan needs neither the socket nor the bus. */
+                        d.socket = optarg;
+                        break;
                 case OPT_NO_DBUS:
-                        /* Used by the long-running service; a single scan needs neither. */
+                        d.no_dbus = true;
                         break;
                 case OPT_CHECK_CONFIG:
                         check_config = true;
@@ -88,9 +119,12 @@ int main(int argc, char **argv) {
                 return 1;
         }
         if (!once) {
-                fprintf(stderr, "extupdated: this version runs single scans only: use --once "
-                                "(the long-running service with its socket API and D-Bus is not built yet)\n");
-                return 1;
+                if (o.installed) {
+                        fprintf(stderr, "extupdated: --installed goes with --once (the service takes the "
+                                        "inventory from the API, D-Bus or `docker extension ls`)\n");
+                        return 1;
+                }
+                return daemon_run(&d);
         }
-        return once_run(&o);
+        return run_once(&o);
 }

@@ -12,6 +12,25 @@
 
 struct service;
 
+struct service_options {
+        const char *config;    /* --config, or NULL for the default path (else built-in defaults) */
+        const char *state_dir; /* where state.db and the allow-list cache live */
+};
+
+/* Called once the first settings are loaded: 0 (attach the front ends, then service_start), or
+ * -EINVAL/-ENOMEM when the service cannot run (each problem was logged). */
+typedef void (*service_ready_fn)(struct service *s, int error, void *userdata);
+
+/* Opens the store and starts loading the settings on loop (ready_cb runs from the loop). Returns 0,
+ * or -errno with *ret_error (malloc'd, naming the path) when the store cannot be opened. */
+int service_new(uv_loop_t *loop, const struct service_options *o, service_ready_fn ready_cb, void *userdata,
+                struct service **ret, char **ret_error);
+/* Begins the schedule: a scan now unless the last one is younger than the interval. */
+void service_start(struct service *s);
+/* Cancels the running scan and everything in flight and releases the service; the loop closes
+ * its handles when it runs on. No event is delivered after this. Accepts NULL. */
+void service_free(struct service *s);
+
 /* Where a scan request comes from: scheduled scans wait while the network is metered, asked-for
  * ones always run. */
 enum service_origin {

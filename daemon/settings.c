@@ -9,91 +9,134 @@
 #include "remote-allowlist.h"
 #include "util.h"
 
-static unsigned print_lines(FILE *diag, char **lines, const char *prefix) {
-        unsigned n = 0;
-        for (char **l = lines; l && *l; l++, n++)
-                fprintf(diag, "%s%s\n", prefix, *l);
-        return n;
+struct remote_source {
+        struct settings_loader *loader;
+        const char *url;
+        bool done;
+};
+
+struct settings_loader {
+        uv_loop_t *loop;
+        uv_timer_t timer; /* delivers the result from the loop, and frees the HTTP client outside its callbacks */
+        struct settings s;
+        char **messages;
+        int error;                /* fatal so far: -EINVAL or -ENOMEM */
+        struct http_client *http;
+        struct remote_source *remote;
+        size_t n_remote, remote_pending;
+        settings_fn cb;
+        void *userdata;
+        bool finished;
+};
+
+static void add_message(struct settings_loader *l, const char *prefix, const char *text) {
+        if (util_strv_consume(&l->messages, util_printf("%s%s", prefix, text)) < 0)
+                l->error = -ENOMEM;
+}
+
+static void add_lines(struct settings_loader *l, char **lines, const char *prefix, bool count) {
+        for (char **p = lines; p && *p; p++) {
+                add_message(l, prefix, *p);
+                if (count)
+                        l->s.problems++;
+        }
 }
 
 static bool is_url(const char *source) {
         return util_startswith(source, "https://") || util_startswith(source, "http://");
 }
 
-struct remote_source {
-        struct settings *settings;
-        FILE *diag;
-        const char *url;
-        int error;
-};
+static void on_loader_closed(uv_handle_t *h) {
+        struct settings_loader *l = h->data;
+        free(l->remote);
+        util_strv_free(l->messages);
+        settings_done(&l->s);
+        free(l);
+}
+
+/* Everything is known: checks the whole, hands it over, and lets go of the loader. */
+static void finish(uv_timer_t *t) {
+        struct settings_loader *l = t->data;
+        http_client_free(TAKE_PTR(l->http));
+        if (l->error == 0) {
+                add_lines(l, l->s.allowlist.problems, "", true);
+                if (l->s.sources_read == 0 && l->s.config.allowlist[0]) {
+                        _cleanup_free_ char *m = util_printf("no allow-list could be read%s%s",
+                                                             l->s.config_path ? "; check \"allowlist\" in " : "",
+                                                             l->s.config_path ? l->s.config_path : "");
+                        if (m)
+                                add_message(l, "error: ", m);
+                        l->error = m ? -EINVAL : -ENOMEM;
+                }
+        }
+        l->finished = true;
+        l->cb(l->error, l->error < 0 ? NULL : &l->s, l->messages, l->userdata);
+        uv_close((uv_handle_t *) &l->timer, on_loader_closed);
+}
 
 static void on_remote(int error, const char *message, const struct remote_allowlist *result, void *userdata) {
         struct remote_source *rs = userdata;
-        struct settings *s = rs->settings;
+        struct settings_loader *l = rs->loader;
+        rs->done = true;
+        if (l->finished)
+                return;
         if (error < 0) {
-                fprintf(rs->diag, "error: %s\n", message);
-                s->problems++;
-                return;
+                add_message(l, "error: ", message ? message : rs->url);
+                l->s.problems++;
+        } else {
+                if (result->note) {
+                        add_message(l, "warning: ", result->note);
+                        l->s.problems++;
+                }
+                _cleanup_free_ char *why = NULL;
+                int r = allowlist_add_text(&l->s.allowlist, rs->url, result->text, result->len, &why);
+                if (r == -ENOMEM)
+                        l->error = r;
+                else if (r < 0) {
+                        add_message(l, "error: ", why ? why : rs->url);
+                        l->s.problems++;
+                } else
+                        l->s.sources_read++;
         }
-        if (result->note) {
-                fprintf(rs->diag, "warning: %s\n", result->note);
-                s->problems++;
-        }
-        _cleanup_free_ char *why = NULL;
-        rs->error = allowlist_add_text(&s->allowlist, rs->url, result->text, result->len, &why);
-        if (rs->error == -ENOMEM)
-                return;
-        if (rs->error < 0) {
-                fprintf(rs->diag, "error: %s\n", why ? why : rs->url);
-                s->problems++;
-                return;
-        }
-        s->sources_read++;
+        if (--l->remote_pending == 0)
+                uv_timer_start(&l->timer, finish, 0, 0);
 }
 
-/* Fetches every URL source at once and waits for all of them: the allow-list is needed whole. */
-static int load_remote_sources(struct settings *s, uv_loop_t *loop, const char *cache_dir, FILE *diag) {
-        size_t n = 0;
-        for (char **src = s->config.allowlist; *src; src++)
-                n += is_url(*src);
-        if (n == 0)
+/* Fetches every URL source at once: the allow-list is needed whole. */
+static int start_remote_sources(struct settings_loader *l, const char *cache_dir) {
+        for (char **src = l->s.config.allowlist; *src; src++)
+                l->n_remote += is_url(*src);
+        if (l->n_remote == 0)
                 return 0;
-        struct http_client *http = NULL;
-        struct http_options opts = {.max_connections = s->config.max_connections};
-        int r = http_client_new(loop, &opts, &http);
+        struct http_options opts = {.max_connections = l->s.config.max_connections};
+        int r = http_client_new(l->loop, &opts, &l->http);
         if (r < 0)
                 return r;
-        struct remote_source *rs = calloc(n, sizeof(struct remote_source));
-        if (!rs) {
-                http_client_free(http);
+        l->remote = calloc(l->n_remote, sizeof(struct remote_source));
+        if (!l->remote)
                 return -ENOMEM;
-        }
         size_t i = 0;
-        for (char **src = s->config.allowlist; *src; src++) {
+        for (char **src = l->s.config.allowlist; *src; src++) {
                 if (!is_url(*src))
                         continue;
-                rs[i] = (struct remote_source) {.settings = s, .diag = diag, .url = *src};
-                r = remote_allowlist_fetch(http, *src, cache_dir, on_remote, &rs[i]);
+                l->remote[i] = (struct remote_source) {.loader = l, .url = *src};
+                r = remote_allowlist_fetch(l->http, *src, cache_dir, on_remote, &l->remote[i]);
+                if (r == -ENOMEM)
+                        return r;
                 if (r < 0) {
-                        fprintf(diag, "error: %s: cannot fetch the allow-list: %s\n", *src, strerror(-r));
-                        s->problems++;
-                }
+                        _cleanup_free_ char *m = util_printf("%s: cannot fetch the allow-list: %s", *src,
+                                                             strerror(-r));
+                        add_message(l, "error: ", m ? m : *src);
+                        l->s.problems++;
+                } else
+                        l->remote_pending++;
                 i++;
         }
-        uv_run(loop, UV_RUN_DEFAULT);
-        http_client_free(http);
-        uv_run(loop, UV_RUN_DEFAULT);
-        r = 0;
-        for (i = 0; i < n; i++)
-                if (rs[i].error == -ENOMEM)
-                        r = -ENOMEM;
-        free(rs);
-        return r;
+        return 0;
 }
 
-int settings_load(const char *config_arg, uv_loop_t *loop, const char *cache_dir, FILE *diag,
-                  struct settings *ret) {
-        struct settings s = {};
+/* The config and the allow-list files: quick local reads. */
+static void load_local(struct settings_loader *l, const char *config_arg, const char *cache_dir) {
         _cleanup_free_ char *default_path = NULL;
         const char *path = config_arg;
         int r;
@@ -104,54 +147,102 @@ int settings_load(const char *config_arg, uv_loop_t *loop, const char *cache_dir
         _cleanup_strv_free_ char **warnings = NULL;
         _cleanup_strv_free_ char **errors = NULL;
         if (path)
-                r = config_load_file(path, &s.config, &warnings, &errors);
+                r = config_load_file(path, &l->s.config, &warnings, &errors);
         else
-                r = config_init_defaults(&s.config);
-        s.problems += print_lines(diag, warnings, "warning: ");
+                r = config_init_defaults(&l->s.config);
+        add_lines(l, warnings, "warning: ", true);
         if (r < 0) {
-                if (!print_lines(diag, errors, "error: "))
-                        fprintf(diag, "error: %s: %s\n", path ? path : "defaults", strerror(-r));
-                return r == -ENOMEM ? r : -EINVAL;
-        }
-        allowlist_init(&s.allowlist);
-        if (path) {
-                s.config_path = strdup(path);
-                if (!s.config_path) {
-                        settings_done(&s);
-                        return -ENOMEM;
+                if (errors)
+                        add_lines(l, errors, "error: ", false);
+                else {
+                        _cleanup_free_ char *m = util_printf("%s: %s", path ? path : "defaults", strerror(-r));
+                        add_message(l, "error: ", m ? m : strerror(-r));
                 }
+                l->s.config = (struct config) {};
+                l->error = r == -ENOMEM ? r : -EINVAL;
+                return;
         }
-
-        for (char **src = s.config.allowlist; *src; src++) {
+        allowlist_init(&l->s.allowlist);
+        if (path && !(l->s.config_path = strdup(path))) {
+                l->error = -ENOMEM;
+                return;
+        }
+        for (char **src = l->s.config.allowlist; *src; src++) {
                 _cleanup_free_ char *error = NULL;
                 if (is_url(*src))
                         continue;
-                r = allowlist_add_file(&s.allowlist, *src, &error);
+                r = allowlist_add_file(&l->s.allowlist, *src, &error);
                 if (r == -ENOMEM) {
-                        settings_done(&s);
-                        return r;
+                        l->error = r;
+                        return;
                 }
                 if (r < 0) {
-                        fprintf(diag, "error: %s\n", error ? error : *src);
-                        s.problems++;
+                        add_message(l, "error: ", error ? error : *src);
+                        l->s.problems++;
                         continue;
                 }
-                s.sources_read++;
+                l->s.sources_read++;
         }
-        r = load_remote_sources(&s, loop, cache_dir, diag);
-        if (r < 0) {
-                settings_done(&s);
-                return r;
-        }
-        s.problems += print_lines(diag, s.allowlist.problems, "");
-        if (s.sources_read == 0 && s.config.allowlist[0]) {
-                fprintf(diag, "error: no allow-list could be read%s%s\n",
-                        s.config_path ? "; check \"allowlist\" in " : "", s.config_path ? s.config_path : "");
-                settings_done(&s);
-                return -EINVAL;
-        }
-        *ret = s;
+        r = start_remote_sources(l, cache_dir);
+        if (r < 0)
+                l->error = r;
+}
+
+int settings_load_start(const char *config_arg, uv_loop_t *loop, const char *cache_dir, settings_fn cb,
+                        void *userdata, struct settings_loader **ret) {
+        struct settings_loader *l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->loop = loop;
+        l->cb = cb;
+        l->userdata = userdata;
+        uv_timer_init(loop, &l->timer);
+        l->timer.data = l;
+        load_local(l, config_arg, cache_dir);
+        /* On an early failure the fetches already started are cancelled by finish(). */
+        if (l->error < 0 || l->remote_pending == 0)
+                uv_timer_start(&l->timer, finish, 0, 0);
+        *ret = l;
         return 0;
+}
+
+void settings_load_cancel(struct settings_loader *l) {
+        if (!l || l->finished)
+                return;
+        l->finished = true;
+        uv_timer_stop(&l->timer);
+        http_client_free(TAKE_PTR(l->http));
+        uv_close((uv_handle_t *) &l->timer, on_loader_closed);
+}
+
+struct blocking_load {
+        bool done;
+        int r;
+        FILE *diag;
+        struct settings *ret;
+};
+
+static void on_blocking_loaded(int r, struct settings *loaded, char *const *messages, void *userdata) {
+        struct blocking_load *b = userdata;
+        for (char *const *m = messages; m && *m; m++)
+                fprintf(b->diag, "%s\n", *m);
+        b->r = r;
+        b->done = true;
+        if (r == 0) {
+                *b->ret = *loaded;
+                *loaded = (struct settings) {};
+        }
+}
+
+int settings_load(const char *config_arg, uv_loop_t *loop, const char *cache_dir, FILE *diag,
+                  struct settings *ret) {
+        struct settings_loader *l;
+        struct blocking_load b = {.diag = diag, .ret = ret};
+        int r = settings_load_start(config_arg, loop, cache_dir, on_blocking_loaded, &b, &l);
+        if (r < 0)
+                return r;
+        uv_run(loop, UV_RUN_DEFAULT);
+        return b.done ? b.r : -EIO;
 }
 
 void settings_done(struct settings *s) {

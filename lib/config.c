@@ -236,6 +236,8 @@ int config_init_defaults(struct config *ret) {
                 .interval = CONFIG_DEFAULT_INTERVAL,
                 .notifications = true,
                 .max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
+                .installed_source = CONFIG_INSTALLED_AUTO,
+                .log_level = CONFIG_LOG_INFO,
         };
         int r = util_strv_push(&c.allowlist, CONFIG_DEFAULT_ALLOWLIST);
         if (r >= 0)
@@ -751,9 +753,52 @@ static void load_registries(struct loader *l, const cJSON *v, struct config *c) 
                 load_registry(l, m->string, m, c);
 }
 
+static const char *const installed_source_names[] = {
+        [CONFIG_INSTALLED_AUTO] = "auto",
+        [CONFIG_INSTALLED_DOCKER] = "docker",
+        [CONFIG_INSTALLED_API] = "api",
+};
+
+static const char *const log_level_names[] = {
+        [CONFIG_LOG_ERROR] = "error",
+        [CONFIG_LOG_WARNING] = "warning",
+        [CONFIG_LOG_INFO] = "info",
+        [CONFIG_LOG_DEBUG] = "debug",
+};
+
+const char *config_installed_source_name(enum config_installed_source s) {
+        return (size_t) s < ELEMENTSOF(installed_source_names) ? installed_source_names[s] : NULL;
+}
+
+const char *config_log_level_name(enum config_log_level l) {
+        return (size_t) l < ELEMENTSOF(log_level_names) ? log_level_names[l] : NULL;
+}
+
+/* One of a key's fixed words: its index in names, or -1 after reporting the choices. */
+static int get_choice(struct loader *l, const char *kp, const cJSON *v, const char *const *names, size_t n) {
+        const char *s = get_string(l, kp, v);
+        if (!s)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (streq(s, names[i]))
+                        return (int) i;
+        _cleanup_free_ char *q = quote(s);
+        if (!q) {
+                l->oom = true;
+                return -1;
+        }
+        char choices[128] = "";
+        for (size_t i = 0; i < n; i++)
+                snprintf(choices + strlen(choices), sizeof(choices) - strlen(choices), "%s\"%s\"",
+                         i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+        lerror(l, kp, "%s is not one of %s", q, choices);
+        return -1;
+}
+
 static const char *const top_keys[] = {
-        "allowlist",          "extension_api_version", "desktop_version", "platform",   "interval",
-        "include_prerelease", "notifications",         "max_connections", "registries",
+        "allowlist",          "extension_api_version", "desktop_version", "platform",        "interval",
+        "include_prerelease", "notifications",         "max_connections", "registries",      "scan_on_metered",
+        "installed_source",   "log_level",
 };
 
 static void load_key(struct loader *l, const cJSON *m, struct config *c) {
@@ -777,7 +822,17 @@ static void load_key(struct loader *l, const cJSON *m, struct config *c) {
                 (void) get_unsigned(l, k, m, "a whole number", 1, CONFIG_MAX_CONNECTIONS, &c->max_connections);
         else if (streq(k, "registries"))
                 load_registries(l, m, c);
-        else
+        else if (streq(k, "scan_on_metered"))
+                (void) get_bool(l, k, m, &c->scan_on_metered);
+        else if (streq(k, "installed_source")) {
+                int i = get_choice(l, k, m, installed_source_names, ELEMENTSOF(installed_source_names));
+                if (i >= 0)
+                        c->installed_source = (enum config_installed_source) i;
+        } else if (streq(k, "log_level")) {
+                int i = get_choice(l, k, m, log_level_names, ELEMENTSOF(log_level_names));
+                if (i >= 0)
+                        c->log_level = (enum config_log_level) i;
+        } else
                 warn_unknown(l, NULL, k, top_keys, ELEMENTSOF(top_keys));
 }
 

@@ -26,6 +26,21 @@ struct config_registry {
         bool insecure; /* plain HTTP allowed for this registry */
 };
 
+/* Where the installed-extension inventory comes from (CONTRACT §2 "installed_source"). */
+enum config_installed_source {
+        CONFIG_INSTALLED_AUTO,   /* "docker" when `docker extension ls` works, else "api" */
+        CONFIG_INSTALLED_DOCKER, /* `docker extension ls` before each scan; API writes refused */
+        CONFIG_INSTALLED_API,    /* what --installed, the API and D-Bus set */
+};
+
+/* What the service logs, most severe first. */
+enum config_log_level {
+        CONFIG_LOG_ERROR,
+        CONFIG_LOG_WARNING,
+        CONFIG_LOG_INFO,
+        CONFIG_LOG_DEBUG,
+};
+
 struct config {
         char **allowlist;            /* file paths (relative ones resolved against the config file's
                                         directory) and http(s) URLs; never NULL, may be empty */
@@ -37,12 +52,15 @@ struct config {
         bool include_prerelease;
         bool notifications;
         unsigned max_connections; /* 1..CONFIG_MAX_CONNECTIONS */
+        bool scan_on_metered;     /* scheduled scans run on a metered connection too */
+        enum config_installed_source installed_source;
+        enum config_log_level log_level;
         struct config_registry *registries;
         size_t n_registries;
 };
 
 /* The built-in defaults: the packaged allow-list, the host's platform, 21600 s, 8 connections,
- * notifications on, pre-releases off, no registries. Returns 0 or -ENOMEM. */
+ * notifications on, pre-releases off, no registries, inventory "auto", log level "info". Returns 0 or -ENOMEM. */
 int config_init_defaults(struct config *ret);
 void config_done(struct config *c);
 
@@ -62,6 +80,10 @@ int config_load_string(const char *text, size_t len, const char *name, const cha
  * relative allow-list paths resolved against its directory. A file that cannot be read returns its
  * -errno (-ENOENT when it does not exist, -EFBIG when it is too large) with one error message. */
 int config_load_file(const char *path, struct config *ret, char ***ret_warnings, char ***ret_errors);
+
+/* "auto", "docker", "api"; "error", "warning", "info", "debug". */
+const char *config_installed_source_name(enum config_installed_source s);
+const char *config_log_level_name(enum config_log_level l);
 
 /* $XDG_CONFIG_HOME/extupdated/config.json, else ~/.config/extupdated/config.json. Relative XDG
  * values are ignored, as the XDG specification says. Returns 0, -ENOENT (no home) or -ENOMEM. */

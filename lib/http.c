@@ -602,6 +602,32 @@ void http_client_free(struct http_client *c) {
         client_unref(c);
 }
 
+void http_client_cancel_all(struct http_client *c) {
+        if (!c || c->dead)
+                return;
+        /* Unlink every transfer before the first callback runs: a callback may submit new requests
+         * (which must not be cancelled by this call) or free the client. */
+        struct transfer *list = c->transfers;
+        c->transfers = NULL;
+        for (struct transfer *t = list; t; t = t->next) {
+                if (t->in_multi) {
+                        curl_multi_remove_handle(c->multi, t->easy);
+                        t->in_multi = false;
+                }
+                if (t->retry_timer) {
+                        uv_close((uv_handle_t *) t->retry_timer, close_free_cb);
+                        t->retry_timer = NULL;
+                }
+        }
+        client_ref(c);
+        for (struct transfer *t = list, *next; t; t = next) {
+                next = t->next;
+                t->prev = t->next = NULL;
+                transfer_complete(t, -ECANCELED, "cancelled");
+        }
+        client_unref(c);
+}
+
 static bool header_line_valid(const char *h) {
         const char *colon = strchr(h, ':');
         return colon && colon != h && !strpbrk(h, "\r\n");

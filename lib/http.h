@@ -68,6 +68,10 @@ int http_client_new(uv_loop_t *loop, const struct http_options *opts, struct htt
  * the loop must run once more afterwards to close handles. Accepts NULL. */
 void http_client_free(struct http_client *c);
 
+/* Cancels every request in flight or waiting for a retry: their callbacks run with -ECANCELED
+ * from inside this call (requests they submit are not cancelled). The client stays usable. */
+void http_client_cancel_all(struct http_client *c);
+
 /* Queues a request; cb runs exactly once, from the loop, never from inside http_submit.
  * The request's strings are copied. Returns 0 or -ENOMEM/-EINVAL, or -ECANCELED when called
  * from a callback that http_client_free runs. */

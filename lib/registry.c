@@ -86,6 +86,7 @@ struct registry_client {
         struct host *hosts;
         uv_timer_t *defer_timer;
         struct op *deferred, **deferred_tail;
+        uv_timer_t *cancel_timer;
         struct registry_stats stats;
 };
 
@@ -1442,10 +1443,12 @@ int registry_client_new(uv_loop_t *loop, const struct registry_options *opts, st
                 r = auth_cache_new(&rc->auth);
         if (r >= 0) {
                 rc->defer_timer = calloc(1, sizeof *rc->defer_timer);
-                r = rc->defer_timer ? 0 : -ENOMEM;
+                rc->cancel_timer = calloc(1, sizeof *rc->cancel_timer);
+                r = rc->defer_timer && rc->cancel_timer ? 0 : -ENOMEM;
         }
         if (r < 0) {
                 free(rc->defer_timer);
+                free(rc->cancel_timer);
                 auth_cache_free(rc->auth);
                 http_client_free(rc->http);
                 free(rc);
@@ -1453,6 +1456,8 @@ int registry_client_new(uv_loop_t *loop, const struct registry_options *opts, st
         }
         uv_timer_init(loop, rc->defer_timer);
         rc->defer_timer->data = rc;
+        uv_timer_init(loop, rc->cancel_timer);
+        rc->cancel_timer->data = rc;
 
         if (!opts->anonymous) {
                 _cleanup_free_ char *err = NULL;
@@ -1499,6 +1504,7 @@ void registry_client_free(struct registry_client *rc) {
                 }
         auth_cache_free(rc->auth);
         uv_close((uv_handle_t *) rc->defer_timer, close_free);
+        uv_close((uv_handle_t *) rc->cancel_timer, close_free);
         while (rc->hosts) {
                 struct host *h = rc->hosts;
                 rc->hosts = h->next;
@@ -1506,6 +1512,33 @@ void registry_client_free(struct registry_client *rc) {
         }
         free(rc->creds_note);
         free(rc);
+}
+
+/* Everything submitted until now ends with -ECANCELED; the client stays usable afterwards. */
+static void on_cancel(uv_timer_t *t) {
+        struct registry_client *rc = t->data;
+        /* While dead is set, every path an operation can take (token and ping callbacks, waiting
+         * lists, op_authorize) cancels it, and new submissions are refused. */
+        rc->dead = true;
+        http_client_cancel_all(rc->http);
+        for (struct op *op = rc->deferred, *next; op; op = next) {
+                next = op->next;
+                op_fail_canceled(op);
+        }
+        rc->deferred = NULL;
+        rc->deferred_tail = &rc->deferred;
+        for (struct host *h = rc->hosts; h; h = h->next)
+                for (struct op *op = host_take_waiting(h), *next; op; op = next) {
+                        next = op->next;
+                        op_fail_canceled(op);
+                }
+        rc->dead = false;
+}
+
+void registry_client_cancel_all(struct registry_client *rc) {
+        if (!rc || rc->dead)
+                return;
+        uv_timer_start(rc->cancel_timer, on_cancel, 0, 0);
 }
 
 int registry_client_ratelimit(const struct registry_client *rc, const char *domain, struct registry_ratelimit *ret) {

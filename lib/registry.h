@@ -49,6 +49,12 @@ int registry_client_new(uv_loop_t *loop, const struct registry_options *opts, st
  * the client's callbacks. Accepts NULL. */
 void registry_client_free(struct registry_client *rc);
 
+/* Cancels every operation submitted so far: their callbacks run with -ECANCELED from the loop,
+ * soon after this call and never inside it, and their requests are aborted. Operations submitted
+ * after the cancellation ran proceed normally: the client stays usable. Safe to call from any of
+ * the client's callbacks. Accepts NULL. */
+void registry_client_cancel_all(struct registry_client *rc);
+
 /* Declares a repository the scan will touch (domain as in references: "docker.io",
  * "127.0.0.1:5000"; path "library/ubuntu"). When a token is needed for any repository of a
  * host, ONE token request asks for every declared repository of that host not yet covered

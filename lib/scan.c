@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "inspect.h"
 #include "labels.h"
 #include "manifest.h"
 #include "select.h"
@@ -17,6 +18,7 @@
 
 #define SCAN_DEFAULT_PARALLEL 64u
 #define SCAN_DEFAULT_DIGEST_MAX_AGE 86400u
+#define SCAN_DEFAULT_MAX_INSPECTED 32u
 
 struct job;
 
@@ -30,6 +32,7 @@ struct scan {
         char *platform_text;
         struct manifest_platform platform;
         struct semver api;
+        unsigned range_flags; /* a pre-release Desktop (a beta) matches as node-semver's includePrerelease */
         scan_event_fn cb;
         void *userdata;
 
@@ -40,10 +43,14 @@ struct scan {
         size_t finished;
         uint64_t requests_at_start;
         struct scan_summary summary;
+        uv_timer_t *finish_timer; /* delivers FINISHED from the loop when no job is left to do it */
+        bool launching;
+        bool cancelled;
         bool done;
 };
 
-/* One repository's walk: list tags, then inspect candidates newest first until one is compatible. */
+/* One repository's walk: list tags, then inspect candidates newest first until one is compatible,
+ * at most max_inspected of them. */
 struct job {
         struct scan *scan;
         const struct allowlist_entry *entry;
@@ -56,14 +63,7 @@ struct job {
         struct select_plan plan;
         size_t cur;
         unsigned inspected;
-        bool any_labelled;
-
-        /* The candidate under inspection. */
-        char *digest;        /* of the tag's manifest (index or image) */
-        char *config_digest; /* of the chosen image's config blob */
-        char **platforms;    /* what it provides */
-        void (*manifest_next)(struct job *j, const struct manifest *m);
-        bool single_image;   /* not an index: its config decides the platform */
+        bool any_incompatible; /* a version that is well-formed but not for this Desktop */
 
         struct store_tag *seen; /* digests looked up this scan, by candidate index */
         struct store_verdict *verdicts;
@@ -71,21 +71,11 @@ struct job {
         struct store_record rec;
 };
 
-static void job_next_candidate(struct job *j);
 static void scan_launch(struct scan *s);
+static void job_walk(struct job *j);
 
 static const char *candidate_tag(const struct job *j) {
         return j->plan.candidates[j->cur].tag;
-}
-
-static void job_clear_candidate(struct job *j) {
-        free(j->digest);
-        j->digest = NULL;
-        free(j->config_digest);
-        j->config_digest = NULL;
-        util_strv_free(j->platforms);
-        j->platforms = NULL;
-        j->single_image = false;
 }
 
 static void job_done(struct job *j) {
@@ -99,7 +89,6 @@ static void job_done(struct job *j) {
                 }
         free(j->seen);
         select_plan_done(&j->plan);
-        job_clear_candidate(j);
         store_verdict_array_free(j->verdicts, j->n_verdicts);
         store_record_done(&j->rec);
 }
@@ -130,10 +119,23 @@ static void scan_finish(struct scan *s) {
         s->summary.requests = (unsigned) (stats.requests - s->requests_at_start);
         s->summary.finished_at = time(NULL);
         s->summary.updates = scan_count_updates(s);
-        (void) store_scan_finish(s->store, s->summary.id, s->summary.finished_at, s->summary.repositories,
-                                 s->summary.updates, s->summary.errors, s->summary.requests);
+        /* A cancelled scan stays unfinished in the store: the schedule must not take it for a done one. */
+        if (!s->cancelled)
+                (void) store_scan_finish(s->store, s->summary.id, s->summary.finished_at, s->summary.repositories,
+                                         s->summary.updates, s->summary.errors, s->summary.requests);
         s->done = true;
         scan_emit(s, SCAN_EVENT_FINISHED, NULL, NULL);
+}
+
+static void on_finish_timer(uv_timer_t *t) {
+        struct scan *s = t->data;
+        if (!s->done)
+                scan_finish(s);
+}
+
+/* FINISHED from the loop, for the cases where no job's completion delivers it. */
+static void scan_finish_soon(struct scan *s) {
+        uv_timer_start(s->finish_timer, on_finish_timer, 0, 0);
 }
 
 /* Stores what the job found (or its error), reports it, and lets the next repository start. */
@@ -143,7 +145,9 @@ static void job_finish(struct job *j, int error, const char *message) {
         time_t now = time(NULL);
         int r;
 
-        if (error == -ECANCELED) {
+        if (s->cancelled) {
+                /* A walk that was cut leaves the stored record as it was. */
+        } else if (error == -ECANCELED) {
                 s->summary.errors++;
         } else if (error < 0) {
                 s->summary.errors++;
@@ -177,7 +181,7 @@ static void job_finish(struct job *j, int error, const char *message) {
                 }
         }
 
-        if (error != -ECANCELED) {
+        if (!s->cancelled && error != -ECANCELED) {
                 struct store_record after = {};
                 if (store_get_record(s->store, name, &after) >= 0) {
                         scan_emit(s, SCAN_EVENT_REPOSITORY, &j->before, &after);
@@ -188,41 +192,39 @@ static void job_finish(struct job *j, int error, const char *message) {
         job_done(j);
         s->running--;
         s->finished++;
-        if (s->finished == s->summary.repositories)
-                scan_finish(s);
-        else
+        if (s->finished == s->summary.repositories || (s->cancelled && s->running == 0))
+                scan_finish_soon(s);
+        else if (!s->cancelled)
                 scan_launch(s);
 }
 
-static int job_add_verdict(struct job *j, const char *api, bool compatible, const char *reason) {
+/* A registry answer that arrives for a cancelled scan ends its job, whatever it says. */
+static bool job_cut(struct job *j) {
+        if (!j->scan->cancelled)
+                return false;
+        job_finish(j, -ECANCELED, NULL);
+        return true;
+}
+
+static int job_add_verdict(struct job *j, const char *tag, const char *digest, const char *api, bool compatible,
+                           const char *reason) {
         struct store_verdict *v = realloc(j->verdicts, (j->n_verdicts + 1) * sizeof(struct store_verdict));
         if (!v)
                 return -ENOMEM;
         j->verdicts = v;
         v = &j->verdicts[j->n_verdicts];
         *v = (struct store_verdict) {
-                .tag = strdup(candidate_tag(j)),
-                .digest = j->digest ? strdup(j->digest) : NULL,
+                .tag = strdup(tag),
+                .digest = digest ? strdup(digest) : NULL,
                 .api_constraint = api ? strdup(api) : NULL,
                 .compatible = compatible,
                 .reason = strdup(reason),
                 .scan_id = j->scan->summary.id,
         };
         j->n_verdicts++;
-        if (!v->tag || !v->reason || (j->digest && !v->digest) || (api && !v->api_constraint))
+        if (!v->tag || !v->reason || (digest && !v->digest) || (api && !v->api_constraint))
                 return -ENOMEM;
         return 0;
-}
-
-/* The candidate is not the answer: record why and go on with the next one. */
-static void job_reject(struct job *j, const char *api, const char *reason) {
-        if (job_add_verdict(j, api, false, reason) < 0) {
-                job_finish(j, -ENOMEM, NULL);
-                return;
-        }
-        job_clear_candidate(j);
-        j->cur++;
-        job_next_candidate(j);
 }
 
 static int dup_field(char **field, const char *value) {
@@ -234,219 +236,92 @@ static int dup_field(char **field, const char *value) {
         return *field ? 0 : -ENOMEM;
 }
 
-static void job_accept(struct job *j, const struct extension_labels *labels) {
+static int job_accept(struct job *j, struct inspect_result *res, const struct extension_labels *labels) {
         struct store_record *rec = &j->rec;
-        if (job_add_verdict(j, labels->api_version, true, "compatible") < 0 ||
+        if (job_add_verdict(j, candidate_tag(j), res->digest, labels->api_version, true, "compatible") < 0 ||
             dup_field(&rec->latest_compatible, candidate_tag(j)) < 0 ||
             dup_field(&rec->title, labels->title) < 0 || dup_field(&rec->vendor, labels->vendor) < 0 ||
             dup_field(&rec->description, labels->description) < 0 ||
-            dup_field(&rec->api_constraint, labels->api_version) < 0 || dup_field(&rec->digest, j->digest) < 0) {
-                job_finish(j, -ENOMEM, NULL);
-                return;
-        }
+            dup_field(&rec->api_constraint, labels->api_version) < 0 || dup_field(&rec->digest, res->digest) < 0 ||
+            dup_field(&rec->status, "ok") < 0)
+                return -ENOMEM;
         util_strv_free(rec->platforms);
-        rec->platforms = TAKE_PTR(j->platforms);
-        rec->status = strdup("ok");
-        job_finish(j, rec->status ? 0 : -ENOMEM, NULL);
+        rec->platforms = TAKE_PTR(res->platforms);
+        return 0;
 }
 
-/* The verdict on one candidate once its config (labels, and for a single image its platform) is known. */
-static void job_judge(struct job *j, const char *os, const char *arch, const char *variant, const cJSON *labels_json) {
+/* Why an inspected version does not provide the platform. */
+static char *platform_reason(const struct scan *s, const struct inspect_result *res) {
+        if (!manifest_kind_is_index(res->kind))
+                return util_printf("does not provide %s (the image is %s)", s->platform_text,
+                                   res->config_platform ? res->config_platform : "of no platform");
+        _cleanup_free_ char *list = NULL;
+        for (char **p = res->platforms; p && *p; p++) {
+                char *n = util_printf("%s %s", list ? list : "", *p);
+                free(list);
+                list = n;
+                if (!list)
+                        return NULL;
+        }
+        return util_printf("does not provide %s (provides:%s)", s->platform_text, list ? list : " nothing");
+}
+
+/* The verdict on the inspected candidate. Returns 1 to go on with the next candidate, 0 when the
+ * walk is over (accepted), or a negative errno for the repository. */
+static int job_judge(struct job *j, struct inspect_result *res) {
         struct scan *s = j->scan;
-        char reason[512];
+        const char *tag = candidate_tag(j);
+        int r;
 
-        if (j->single_image) {
-                struct manifest_platform have = {.os = (char *) os, .architecture = (char *) arch,
-                                                 .variant = (char *) variant};
-                char *normalized = manifest_platform_normalized(&have);
-                if (!normalized || util_strv_consume(&j->platforms, normalized) < 0) {
-                        job_finish(j, -ENOMEM, NULL);
-                        return;
-                }
-                if (manifest_platform_match(&s->platform, &have) == 0) {
-                        snprintf(reason, sizeof reason, "does not provide %s (the image is %s)", s->platform_text,
-                                 j->platforms[0]);
-                        job_reject(j, NULL, reason);
-                        return;
-                }
+        if (res->digest) {
+                struct store_tag *seen = &j->seen[j->cur];
+                if (dup_field(&seen->tag, tag) < 0 || dup_field(&seen->digest, res->digest) < 0)
+                        return -ENOMEM;
         }
+        if (res->error)
+                /* Only a broken version gets here: the caller ends the walk on the others. */
+                return job_add_verdict(j, tag, res->digest, NULL, false, res->reason) < 0 ? -ENOMEM : 1;
 
+        /* Labels first: the newest version's API constraint is worth knowing even when it is not for
+         * this platform. */
         struct extension_labels labels = {};
-        if (labels_extract(labels_json, &labels) < 0) {
-                job_finish(j, -ENOMEM, NULL);
-                return;
-        }
+        if (labels_extract(res->config ? res->config->labels : NULL, &labels) < 0)
+                return -ENOMEM;
         if (j->cur == 0 && dup_field(&j->rec.latest_api_constraint, labels.api_version) < 0) {
                 labels_done(&labels);
-                job_finish(j, -ENOMEM, NULL);
-                return;
+                return -ENOMEM;
         }
-
+        _cleanup_free_ char *reason = NULL;
         const char *missing = labels_missing_required(&labels);
-        if (missing) {
-                job_reject(j, labels.api_version, missing);
-                labels_done(&labels);
-                return;
-        }
-        j->any_labelled = true;
-
         struct semver_range *range = NULL;
-        if (semver_range_parse(labels.api_version, 0, &range) < 0) {
-                snprintf(reason, sizeof reason, "invalid Extension API range \"%.200s\"", labels.api_version);
-                job_reject(j, labels.api_version, reason);
-        } else if (!semver_range_test(range, &s->api)) {
-                snprintf(reason, sizeof reason, "needs Extension API \"%.200s\", this Desktop has %s",
-                         labels.api_version, s->api_version);
-                job_reject(j, labels.api_version, reason);
-        } else
-                job_accept(j, &labels);
+        if (!res->provides_platform) {
+                reason = platform_reason(s, res);
+                j->any_incompatible = true;
+        } else if (labels.api_version_too_long)
+                reason = util_printf("label %s is longer than %u bytes", LABELS_API_VERSION, LABELS_MAX_API_VERSION);
+        else if (missing)
+                reason = strdup(missing);
+        else if (semver_range_parse(labels.api_version, s->range_flags, &range) < 0)
+                reason = util_printf("label %s: \"%.200s\" is not a valid version range", LABELS_API_VERSION,
+                                     labels.api_version);
+        else if (!semver_range_test(range, &s->api)) {
+                reason = util_printf("needs Extension API \"%.200s\", this Desktop has %s", labels.api_version,
+                                     s->api_version);
+                j->any_incompatible = true;
+        } else {
+                r = job_accept(j, res, &labels);
+                semver_range_free(range);
+                labels_done(&labels);
+                return r < 0 ? r : 0;
+        }
         semver_range_free(range);
+        r = reason ? job_add_verdict(j, tag, res->digest, labels.api_version, false, reason) : -ENOMEM;
         labels_done(&labels);
+        return r < 0 ? r : 1;
 }
 
-static void on_config_fetched(int error, const char *message, struct registry_config *result, void *userdata) {
-        struct job *j = userdata;
-        if (error < 0) {
-                job_finish(j, error, message);
-                return;
-        }
-        const struct manifest_image_config *cfg = result->config;
-        const struct manifest_platform *p = &cfg->platform;
-        _cleanup_free_ char *labels = cfg->labels ? cJSON_PrintUnformatted(cfg->labels) : strdup("{}");
-        struct store_config sc = {.os = p->os, .architecture = p->architecture, .variant = p->variant,
-                                  .labels = labels};
-        if (!labels) {
-                job_finish(j, -ENOMEM, NULL);
-                return;
-        }
-        /* A config we cannot cache is fetched again next time; the verdict stands either way. */
-        (void) store_put_config(j->scan->store, j->config_digest, &sc, time(NULL));
-        job_judge(j, p->os, p->architecture, p->variant, cfg->labels);
-}
-
-static void job_load_config(struct job *j, const char *config_digest) {
-        struct scan *s = j->scan;
-        struct store_config sc = {};
-        free(j->config_digest);
-        j->config_digest = strdup(config_digest);
-        if (!j->config_digest) {
-                job_finish(j, -ENOMEM, NULL);
-                return;
-        }
-        int r = store_get_config(s->store, config_digest, &sc);
-        if (r > 0) {
-                cJSON *labels = sc.labels ? cJSON_Parse(sc.labels) : NULL;
-                job_judge(j, sc.os, sc.architecture, sc.variant, labels);
-                cJSON_Delete(labels);
-                store_config_done(&sc);
-                return;
-        }
-        r = registry_get_config(s->rc, j->entry->ref.domain, j->entry->ref.path, config_digest, on_config_fetched, j);
-        if (r < 0)
-                job_finish(j, r, NULL);
-}
-
-static void on_manifest_fetched(int error, const char *message, struct registry_manifest *res, void *userdata) {
-        struct job *j = userdata;
-        if (error < 0) {
-                job_finish(j, error, message);
-                return;
-        }
-        /* Content-addressed and verified: never fetched again once stored. */
-        (void) store_put_manifest(j->scan->store, res->digest, res->manifest->media_type, res->body, res->body_len,
-                                  time(NULL));
-        j->manifest_next(j, res->manifest);
-}
-
-/* Calls next with the manifest of digest, from the store when it is there, else from the registry. */
-static void job_load_manifest(struct job *j, const char *digest, void (*next)(struct job *j, const struct manifest *m)) {
-        struct scan *s = j->scan;
-        _cleanup_free_ char *media_type = NULL;
-        _cleanup_free_ void *body = NULL;
-        size_t len = 0;
-        if (store_get_manifest(s->store, digest, &media_type, &body, &len) > 0) {
-                struct manifest *m = NULL;
-                if (manifest_parse(body, len, media_type, &m, NULL) == 0) {
-                        next(j, m);
-                        manifest_free(m);
-                        return;
-                }
-                /* A stored body this build cannot parse is fetched again rather than trusted. */
-        }
-        j->manifest_next = next;
-        int r = registry_get_manifest(s->rc, j->entry->ref.domain, j->entry->ref.path, digest, on_manifest_fetched, j);
-        if (r < 0)
-                job_finish(j, r, NULL);
-}
-
-static void job_use_image_manifest(struct job *j, const struct manifest *m) {
-        if (manifest_is_index(m)) {
-                job_reject(j, NULL, "an index nested in an index is not supported");
-                return;
-        }
-        job_load_config(j, m->config.digest);
-}
-
-static void job_use_manifest(struct job *j, const struct manifest *m) {
-        struct scan *s = j->scan;
-        if (!manifest_is_index(m)) {
-                j->single_image = true;
-                job_use_image_manifest(j, m);
-                return;
-        }
-        if (manifest_platforms(m, &j->platforms) < 0) {
-                job_finish(j, -ENOMEM, NULL);
-                return;
-        }
-        const struct manifest_descriptor *d = manifest_select(m, &s->platform);
-        if (!d) {
-                char reason[512];
-                size_t off = (size_t) snprintf(reason, sizeof reason, "does not provide %s (provides:", s->platform_text);
-                for (char **p = j->platforms; p && *p && off < sizeof reason; p++)
-                        off += (size_t) snprintf(reason + off, sizeof reason - off, " %s", *p);
-                if (off < sizeof reason)
-                        snprintf(reason + off, sizeof reason - off, "%s)", j->platforms && *j->platforms ? "" : " nothing");
-                job_reject(j, NULL, reason);
-                return;
-        }
-        _cleanup_free_ char *image = strdup(d->digest);
-        if (!image) {
-                job_finish(j, -ENOMEM, NULL);
-                return;
-        }
-        job_load_manifest(j, image, job_use_image_manifest);
-}
-
-static int job_remember_digest(struct job *j, const char *digest) {
-        struct store_tag *seen = &j->seen[j->cur];
-        free(seen->tag);
-        free(seen->digest);
-        seen->tag = strdup(candidate_tag(j));
-        seen->digest = strdup(digest);
-        j->digest = strdup(digest);
-        return seen->tag && seen->digest && j->digest ? 0 : -ENOMEM;
-}
-
-static void on_head(int error, const char *message, struct registry_manifest_info *info, void *userdata) {
-        struct job *j = userdata;
-        if (error == -ENOENT) {
-                /* Deleted between the tag listing and now: not a failure of the repository. */
-                job_reject(j, NULL, "the tag is listed but has no manifest");
-                return;
-        }
-        if (error < 0) {
-                job_finish(j, error, message);
-                return;
-        }
-        if (job_remember_digest(j, info->digest) < 0) {
-                job_finish(j, -ENOMEM, NULL);
-                return;
-        }
-        job_load_manifest(j, j->digest, job_use_manifest);
-}
-
-/* The digest the registry confirmed for tag recently enough to trust without asking again. */
-static const char *job_known_digest(const struct job *j, const char *tag) {
+/* The digest the last scans saw for tag; *ret_stale when it is old enough to confirm again. */
+static const char *job_known_digest(const struct job *j, const char *tag, bool *ret_stale) {
         unsigned max_age = j->scan->settings.digest_max_age ? j->scan->settings.digest_max_age
                                                              : SCAN_DEFAULT_DIGEST_MAX_AGE;
         for (size_t i = 0; i < j->n_known; i++) {
@@ -454,59 +329,135 @@ static const char *job_known_digest(const struct job *j, const char *tag) {
                 time_t verified;
                 if (!streq(t->tag, tag))
                         continue;
-                if (!t->digest || !t->verified_at || store_parse_time(t->verified_at, &verified) < 0)
+                if (!t->digest || !manifest_digest_valid(t->digest))
                         return NULL;
-                return time(NULL) - verified < (time_t) max_age ? t->digest : NULL;
+                *ret_stale = !t->verified_at || store_parse_time(t->verified_at, &verified) < 0 ||
+                             time(NULL) - verified >= (time_t) max_age;
+                return t->digest;
         }
         return NULL;
 }
 
-/* No candidate is compatible: say whether versions exist that this Desktop cannot run, or none carries the labels. */
-static void job_conclude(struct job *j) {
-        const char *status;
-        if (j->plan.n == 0)
-                status = "no_versions";
-        else if (j->any_labelled || j->n_verdicts == 0)
-                status = "incompatible";
-        else {
-                bool all_unlabelled = true;
-                for (size_t i = 0; i < j->n_verdicts; i++)
-                        if (!util_startswith(j->verdicts[i].reason, "missing label"))
-                                all_unlabelled = false;
-                status = all_unlabelled ? "invalid" : "incompatible";
+/* No version to consider: say why, as a verdict on the nearest miss when there is one. */
+static int job_explain_no_versions(struct job *j) {
+        struct scan *s = j->scan;
+        const char *pinned = j->entry->pinned;
+        _cleanup_free_ char *reason = NULL;
+        const char *tag = NULL;
+        if (pinned) {
+                /* "0.2.2" pinned where the registry has "v0.2.2", or the other way round. */
+                for (char **t = j->tags; t && *t && !tag; t++)
+                        if ((**t == 'v' && streq(*t + 1, pinned)) || (*pinned == 'v' && streq(pinned + 1, *t)))
+                                tag = *t;
+                /* Verdicts are kept for listed tags only: the near match carries the explanation. */
+                if (tag)
+                        reason = util_printf("the allow-list pins %s, which the registry does not have: pin %s "
+                                             "instead", pinned, tag);
+        } else if (!s->settings.include_prerelease) {
+                struct semver v;
+                for (char **t = j->tags; t && *t && !tag; t++)
+                        if (semver_parse(*t, SEMVER_PARSE_ALLOW_V, &v) == 0) {
+                                if (semver_is_prerelease(&v))
+                                        tag = *t;
+                                semver_done(&v);
+                        }
+                if (tag)
+                        reason = util_printf("only pre-release versions such as %s: \"include_prerelease\": true "
+                                             "would consider them", tag);
         }
-        j->rec.status = strdup(status);
-        job_finish(j, j->rec.status ? 0 : -ENOMEM, NULL);
+        if (!tag)
+                return 0;
+        return reason ? job_add_verdict(j, tag, NULL, NULL, false, reason) : -ENOMEM;
 }
 
-static void job_next_candidate(struct job *j) {
-        struct scan *s = j->scan;
-        if (j->cur >= j->plan.n || (j->plan.candidates[j->cur].below_installed && j->inspected > 0)) {
-                job_conclude(j);
+/* The walk ended without a compatible version: say whether versions exist that this Desktop cannot
+ * run, or none is a well-formed extension. */
+static void job_conclude(struct job *j) {
+        const char *status = j->plan.n == 0 ? "no_versions" : j->any_incompatible ? "incompatible" : "invalid";
+        int r = j->plan.n == 0 ? job_explain_no_versions(j) : 0;
+        if (r >= 0)
+                r = dup_field(&j->rec.status, status);
+        job_finish(j, r, NULL);
+}
+
+static void job_on_inspected(struct inspect_result *res, void *userdata) {
+        struct job *j = userdata;
+        if (job_cut(j))
+                return;
+        if (res->error && !inspect_error_is_version(res->error)) {
+                job_finish(j, res->error, res->message);
                 return;
         }
-        j->inspected++;
-        const char *tag = candidate_tag(j);
-        const char *known = job_known_digest(j, tag);
-        if (known) {
-                /* Version tags are rarely re-pushed: a recently confirmed digest saves the HEAD, and an
-                 * older one is confirmed again (HEADs are free of Docker Hub's pull limit). */
-                j->digest = strdup(known);
-                if (!j->digest) {
-                        job_finish(j, -ENOMEM, NULL);
+        int r = job_judge(j, res);
+        if (r <= 0)
+                job_finish(j, r, NULL);
+        else {
+                j->cur++;
+                job_walk(j);
+        }
+}
+
+/* Inspects candidates one after another. Versions the cache answers are judged in this loop,
+ * not by recursion: thousands of them take no stack; one that needs the registry continues in
+ * job_on_inspected, which calls back here. */
+static void job_walk(struct job *j) {
+        struct scan *s = j->scan;
+        unsigned budget = s->settings.max_inspected ? s->settings.max_inspected : SCAN_DEFAULT_MAX_INSPECTED;
+        for (;;) {
+                if (j->cur >= j->plan.n) {
+                        job_conclude(j);
                         return;
                 }
-                job_load_manifest(j, j->digest, job_use_manifest);
-                return;
+                if (j->inspected >= budget) {
+                        _cleanup_free_ char *reason = util_printf(
+                                "not inspected: stopped after %u versions (\"max_inspected_versions\")", budget);
+                        int r = reason ? job_add_verdict(j, candidate_tag(j), NULL, NULL, false, reason) : -ENOMEM;
+                        if (r < 0) {
+                                job_finish(j, r, NULL);
+                                return;
+                        }
+                        j->cur = j->plan.n;
+                        continue;
+                }
+                j->inspected++;
+                const char *tag = candidate_tag(j);
+                bool stale = false;
+                const char *known = job_known_digest(j, tag, &stale);
+                struct inspect_options o = {
+                        .platform = &s->platform,
+                        .cache = s->store,
+                        .digest = known,
+                        /* Version tags are rarely re-pushed: a recently confirmed digest saves the
+                         * HEAD, an older one is confirmed (HEADs are free of Docker Hub's pull limit). */
+                        .recheck = stale,
+                        .labels_anyway = j->cur == 0,
+                };
+                struct inspect_result res = {};
+                int r = inspect_version(s->rc, j->entry->ref.domain, j->entry->ref.path, tag, &o, job_on_inspected,
+                                        j, &res);
+                if (r == 0)
+                        return;
+                if (r > 0 && res.error && !inspect_error_is_version(res.error)) {
+                        job_finish(j, res.error, res.message);
+                        inspect_result_done(&res);
+                        return;
+                }
+                if (r > 0)
+                        r = job_judge(j, &res);
+                inspect_result_done(&res);
+                if (r <= 0) {
+                        job_finish(j, r, NULL);
+                        return;
+                }
+                j->cur++;
         }
-        int r = registry_head_manifest(s->rc, j->entry->ref.domain, j->entry->ref.path, tag, on_head, j);
-        if (r < 0)
-                job_finish(j, r, NULL);
 }
 
 static void on_tags(int error, const char *message, struct registry_tags *result, void *userdata) {
         struct job *j = userdata;
         struct scan *s = j->scan;
+        if (job_cut(j))
+                return;
         if (error < 0) {
                 job_finish(j, error, message);
                 return;
@@ -522,7 +473,7 @@ static void on_tags(int error, const char *message, struct registry_tags *result
                 job_finish(j, -ENOMEM, NULL);
                 return;
         }
-        job_next_candidate(j);
+        job_walk(j);
 }
 
 static const char *scan_installed(const struct scan *s, const char *repository) {
@@ -548,6 +499,11 @@ static void job_start(struct job *j) {
 }
 
 static void scan_launch(struct scan *s) {
+        /* A job that fails at once finishes inside job_start: this loop starts its successor, so
+         * the stack stays flat however many fail. */
+        if (s->launching)
+                return;
+        s->launching = true;
         unsigned limit = s->settings.max_parallel ? s->settings.max_parallel : SCAN_DEFAULT_PARALLEL;
         while (s->running < limit && s->next_job < s->allowlist->n) {
                 struct job *j = &s->jobs[s->next_job];
@@ -557,6 +513,7 @@ static void scan_launch(struct scan *s) {
                 s->running++;
                 job_start(j);
         }
+        s->launching = false;
 }
 
 int scan_start(uv_loop_t *loop, struct store *store, struct registry_client *rc, const struct allowlist *al,
@@ -584,6 +541,7 @@ int scan_start(uv_loop_t *loop, struct store *store, struct registry_client *rc,
         r = semver_parse(s->api_version, SEMVER_PARSE_ALLOW_V, &s->api);
         if (r < 0)
                 goto fail;
+        s->range_flags = semver_is_prerelease(&s->api) ? SEMVER_RANGE_INCLUDE_PRERELEASE : 0;
         r = manifest_platform_parse(s->platform_text, &s->platform);
         if (r < 0) {
                 semver_done(&s->api);
@@ -634,10 +592,18 @@ int scan_start(uv_loop_t *loop, struct store *store, struct registry_client *rc,
         registry_client_stats(rc, &stats);
         s->requests_at_start = stats.requests;
 
+        s->finish_timer = malloc(sizeof *s->finish_timer);
+        if (!s->finish_timer) {
+                r = -ENOMEM;
+                goto fail_parsed;
+        }
+        uv_timer_init(loop, s->finish_timer);
+        s->finish_timer->data = s;
+
         *ret = s;
         scan_emit(s, SCAN_EVENT_STARTED, NULL, NULL);
         if (al->n == 0)
-                scan_finish(s);
+                scan_finish_soon(s);
         else
                 scan_launch(s);
         return 0;
@@ -662,9 +628,25 @@ bool scan_is_finished(const struct scan *s) {
         return s->done;
 }
 
+void scan_cancel(struct scan *s) {
+        if (!s || s->done || s->cancelled)
+                return;
+        s->cancelled = true;
+        s->summary.cancelled = true;
+        s->next_job = s->allowlist->n;
+        registry_client_cancel_all(s->rc);
+        if (s->running == 0)
+                scan_finish_soon(s);
+}
+
+static void close_free(uv_handle_t *h) {
+        free(h);
+}
+
 void scan_free(struct scan *s) {
         if (!s)
                 return;
+        uv_close((uv_handle_t *) s->finish_timer, close_free);
         semver_done(&s->api);
         manifest_platform_done(&s->platform);
         util_strv_free(s->installed);

@@ -89,8 +89,12 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
          * recent one without asking and re-check an old one. NULL: never confirmed here. */
         "ALTER TABLE tags ADD COLUMN verified_at TEXT;",
 
-        /* 6: the service's own state; the service branch brings its step here. */
-        "SELECT 1;",
+        /* 6: the service's own state that must survive a restart (when the next scan is due, the
+         * offline backoff), as keys and text values. */
+        "CREATE TABLE service_state ("
+        "  key TEXT PRIMARY KEY NOT NULL,"
+        "  value TEXT NOT NULL,"
+        "  updated_at TEXT NOT NULL);",
 
         /* 7: a notification is decided with the result that makes the update available and
          * sent later, so the row holds its text and a pending state (sent_at NULL). Rows of
@@ -147,6 +151,9 @@ enum stmt_id {
         STMT_NOTIFICATION_MARK,
         STMT_NOTIFICATION_GET,
         STMT_NOTIFICATIONS_PENDING,
+        STMT_STATE_GET,
+        STMT_STATE_SET,
+        STMT_STATE_DELETE,
         _STMT_MAX,
 };
 
@@ -256,6 +263,11 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_NOTIFICATIONS_PENDING] =
                 "SELECT repository, version, title, installed FROM notifications WHERE sent_at IS NULL"
                 " ORDER BY decided_at, repository, version",
+        [STMT_STATE_GET] = "SELECT value FROM service_state WHERE key = ?1",
+        [STMT_STATE_SET] =
+                "INSERT INTO service_state (key, value, updated_at) VALUES (?1, ?2, ?3)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [STMT_STATE_DELETE] = "DELETE FROM service_state WHERE key = ?1",
 };
 
 /* Columns of RECORD_COLUMNS. */
@@ -1490,6 +1502,34 @@ int store_notification_was_sent(struct store *s, const char *repository, const c
         if (r < 0)
                 return r;
         return stmt_step(s, st);
+}
+
+int store_state_get(struct store *s, const char *key, char **ret) {
+        if (!s || !key || !ret)
+                return -EINVAL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        const char *texts[] = { key };
+        int r = stmt_bind(s, STMT_STATE_GET, ELEMENTSOF(texts), texts, &st);
+        if (r < 0)
+                return r;
+        r = stmt_step(s, st);
+        if (r <= 0)
+                return r;
+        const char *v = (const char *) sqlite3_column_text(st, 0);
+        char *copy = v ? strdup(v) : NULL;
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 1;
+}
+
+int store_state_set(struct store *s, const char *key, const char *value, time_t now) {
+        if (!s || !key)
+                return -EINVAL;
+        const char *texts[] = { key, value };
+        int r = value ? exec_texts_time(s, STMT_STATE_SET, ELEMENTSOF(texts), texts, now)
+                      : exec_texts(s, STMT_STATE_DELETE, 1, texts);
+        return r < 0 ? r : 0;
 }
 
 int store_parse_time(const char *s, time_t *ret) {

@@ -187,5 +187,10 @@ int store_notification_mark(struct store *s, const char *repository, const char 
 /* 1 when (repository, version) was sent, else 0. */
 int store_notification_was_sent(struct store *s, const char *repository, const char *version);
 
+/* The service's own state (the next scan time, the backoff…) by key: get returns 1 and *ret
+ * (malloc'd) when set, 0 when not; set with value NULL forgets the key. */
+int store_state_get(struct store *s, const char *key, char **ret);
+int store_state_set(struct store *s, const char *key, const char *value, time_t now);
+
 /* Parses the RFC 3339 UTC text this store writes. 0, or -EINVAL. */
 int store_parse_time(const char *s, time_t *ret);

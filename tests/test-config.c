@@ -106,7 +106,8 @@ static void test_every_key(void) {
         struct load l = load("{\"allowlist\": [\"/etc/ext.txt\", \"https://example.com/extensions.txt\"],"
                              " \"extension_api_version\": \"0.3.3\", \"desktop_version\": \"4.16.2\","
                              " \"platform\": \"linux/arm64\", \"interval\": 3600, \"include_prerelease\": true,"
-                             " \"notifications\": false, \"max_connections\": 16,"
+                             " \"notifications\": false, \"max_connections\": 16, \"scan_on_metered\": true,"
+                             " \"installed_source\": \"docker\", \"log_level\": \"debug\","
                              " \"registries\": {\"127.0.0.1:5000\": {\"url\": \"http://127.0.0.1:5000\", \"insecure\": true},"
                              "                  \"ghcr.io\": {\"url\": \"https://Mirror.Example.com:8443/\"}}}");
         CHECK_INT(l.r, 0);
@@ -122,6 +123,9 @@ static void test_every_key(void) {
                 CHECK(l.c.include_prerelease);
                 CHECK(!l.c.notifications);
                 CHECK_INT(l.c.max_connections, 16);
+                CHECK(l.c.scan_on_metered);
+                CHECK_INT(l.c.installed_source, CONFIG_INSTALLED_DOCKER);
+                CHECK_INT(l.c.log_level, CONFIG_LOG_DEBUG);
                 CHECK_INT(l.c.n_registries, 2);
                 if (l.c.n_registries == 2) {
                         CHECK_STR(l.c.registries[0].host, "127.0.0.1:5000");
@@ -131,6 +135,25 @@ static void test_every_key(void) {
                         CHECK_STR(l.c.registries[1].url, "https://mirror.example.com:8443");
                         CHECK(!l.c.registries[1].insecure);
                 }
+        }
+        load_done(&l);
+}
+
+static void test_service_keys(void) {
+        struct load l = load("{}");
+        CHECK_INT(l.r, 0);
+        CHECK(!l.c.scan_on_metered);
+        CHECK_INT(l.c.installed_source, CONFIG_INSTALLED_AUTO);
+        CHECK_INT(l.c.log_level, CONFIG_LOG_INFO);
+        load_done(&l);
+
+        l = load("{\"installed_source\": \"podman\", \"log_level\": 3, \"scan_on_metered\": \"yes\"}");
+        CHECK_INT(l.r, -EINVAL);
+        CHECK_INT(util_strv_length(l.errors), 3);
+        if (util_strv_length(l.errors) == 3) {
+                CHECK_STR(l.errors[0], "config.json: installed_source: \"podman\" is not one of \"auto\", \"docker\" or \"api\"");
+                CHECK_STR(l.errors[1], "config.json: log_level: expected a string, got a number");
+                CHECK_STR(l.errors[2], "config.json: scan_on_metered: expected true or false, got a string");
         }
         load_done(&l);
 }
@@ -660,6 +683,7 @@ static void test_loopback(void) {
 int main(void) {
         test_defaults();
         test_every_key();
+        test_service_keys();
         test_example_file();
         test_allowlist();
         test_versions();

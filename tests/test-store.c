@@ -125,7 +125,7 @@ static void test_migrations(void) {
 
                 sqlite3 *db = raw_open(dir);
                 CHECK_INT(raw_int(db, "PRAGMA user_version"), k);
-                static const long long tables_at[] = { 0, 3, 6, 7, 9, 9, 9, 9 };
+                static const long long tables_at[] = { 0, 3, 6, 7, 9, 9, 10, 10 };
                 CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                       " AND name <> 'sqlite_sequence'"),
                           tables_at[k]);
@@ -590,6 +590,28 @@ static void test_installed(void) {
         REQUIRE_OK(store_installed_replace(s, NULL, T0));
         REQUIRE_OK(store_installed_list(s, &l));
         check_pairs(l, "");
+        store_free(s);
+}
+
+static void test_service_state(void) {
+        _cleanup_free_ char *dir = new_dir("service-state");
+        struct store *s = open_ok(dir);
+        _cleanup_free_ char *v = NULL;
+        CHECK_INT(store_state_get(s, "next_scan_at", &v), 0);
+        REQUIRE_OK(store_state_set(s, "next_scan_at", "2026-11-28T13:00:00Z", T0));
+        REQUIRE_OK(store_state_set(s, "next_scan_at", "2026-11-28T19:00:00Z", T0));
+        CHECK_INT(store_state_get(s, "next_scan_at", &v), 1);
+        CHECK_STR(v, "2026-11-28T19:00:00Z");
+        free(TAKE_PTR(v));
+        store_free(s);
+
+        /* It survives a reopen; a NULL value forgets the key. */
+        s = open_ok(dir);
+        CHECK_INT(store_state_get(s, "next_scan_at", &v), 1);
+        CHECK_STR(v, "2026-11-28T19:00:00Z");
+        free(TAKE_PTR(v));
+        REQUIRE_OK(store_state_set(s, "next_scan_at", NULL, T0));
+        CHECK_INT(store_state_get(s, "next_scan_at", &v), 0);
         store_free(s);
 }
 
@@ -1195,6 +1217,7 @@ int main(void) {
         test_tag_verification();
         test_repositories();
         test_installed();
+        test_service_state();
         test_update_available();
         test_notifications();
         test_notification_decisions();

@@ -262,10 +262,22 @@ class ScanCase(unittest.TestCase):
     def assertRecord(self, run, expected):
         self.assertEqual(self.record(run, expected["repository"]), expected)
 
+    def verdicts(self, run, repo):
+        """{tag: reason} of the versions the last scan of repo judged, from the state."""
+        db = sqlite3.connect(os.path.join(run.state, "state.db"))
+        try:
+            rows = db.execute("SELECT tag, reason FROM verdicts WHERE repository = ?",
+                              ("%s/%s" % (REG, repo),)).fetchall()
+        finally:
+            db.close()
+        return dict(rows)
+
     def assertInspected(self, run, repo, tags):
-        """Exactly these tags were resolved with a HEAD in this run (in any order)."""
-        heads = sorted(p.rsplit("/", 1)[1] for p in run.paths("HEAD", "manifest", repo))
-        self.assertEqual(heads, sorted(tags), "HEADs of %s" % repo)
+        """Exactly these tags were resolved in this run (in any order), each with one request: a GET
+        by tag for a version never seen, a HEAD to confirm a known tag's digest."""
+        refs = [p.rsplit("/", 1)[1] for p in run.paths("HEAD", "manifest", repo) + run.paths("GET", "manifest", repo)]
+        by_tag = sorted(r for r in refs if not r.startswith("sha256:"))
+        self.assertEqual(by_tag, sorted(tags), "tags resolved in %s" % repo)
 
 
 class Selection(ScanCase):
@@ -317,16 +329,18 @@ class Images(ScanCase):
     def test_platform_missing_from_newest_version(self):
         run = self.scan(["%s/plat/fallback" % REG, "%s/plat/single" % REG])
         # An index (Docker manifest list) without linux/amd64, and a single arm64 image: both fall back.
-        # Their API label is not what rejects them, so it is not reported.
-        self.assertRecord(run, self.expect("plat/fallback", "1.1.0", "1.0.0", latest_api=None))
-        self.assertRecord(run, self.expect("plat/single", "1.1.0", "1.0.0", latest_api=None))
+        # The newest version's API label is still reported (CONTRACT §4 latest_api_constraint).
+        self.assertRecord(run, self.expect("plat/fallback", "1.1.0", "1.0.0"))
+        self.assertRecord(run, self.expect("plat/single", "1.1.0", "1.0.0"))
         self.assertInspected(run, "plat/fallback", ["1.1.0", "1.0.0"])
-        # The arm64-only index is rejected from the index alone: no image manifest, no config.
+        # The newest index lacks the platform: its labels come from the first platform it has (one
+        # image manifest and its config), nothing more.
         bad = DIGESTS["plat/fallback"]["1.1.0"]
         fetched = run.paths("GET", "manifest", "plat/fallback")
-        self.assertIn("/v2/plat/fallback/manifests/%s" % bad["digest"], fetched)
-        for info in bad["platforms"].values():
-            self.assertNotIn("/v2/plat/fallback/manifests/%s" % info["digest"], fetched)
+        first = sorted(bad["platforms"])[0]
+        for platform, info in bad["platforms"].items():
+            (self.assertIn if platform == first else self.assertNotIn)(
+                "/v2/plat/fallback/manifests/%s" % info["digest"], fetched)
 
     def test_other_platform(self):
         lines = ["%s/plat/fallback" % REG, "%s/plat/single" % REG, "%s/plat/attest" % REG]
@@ -342,7 +356,7 @@ class Images(ScanCase):
         # 1.1.0: arm64 plus an attestation (unknown/unknown) about an amd64 image; 1.0.5: arm64 plus its
         # attestation. Neither provides linux/amd64; 1.0.0 (amd64, arm64, attestations) does, and its
         # attestations are not platforms.
-        self.assertRecord(run, self.expect("plat/attest", "1.1.0", "1.0.0", latest_api=None))
+        self.assertRecord(run, self.expect("plat/attest", "1.1.0", "1.0.0"))
         self.assertInspected(run, "plat/attest", ["1.1.0", "1.0.5", "1.0.0"])
         trick = DIGESTS["plat/attest"]["1.1.0"]
         for path in run.paths(repository="plat/attest"):
@@ -403,8 +417,8 @@ class Repositories(ScanCase):
         try:
             # Nobody may pull gone/denied any more (401 after a token without actions).
             H.configure(denied=["gone/denied"])
-            # gone/broken gets a new version whose config blob is gone: its tag list, HEAD and
-            # manifests answer, then the config is 404.
+            # gone/broken gets a new version whose config blob is gone: its tag list and manifests
+            # answer, then the config is 404. That version is broken, not the repository.
             spec = image_labels("Broken later", ">= 0.3.0", "1.1.0")
             SPEC["gone/broken"]["1.1.0"] = spec
             info = H.add_tag("gone/broken", "1.1.0", spec)
@@ -416,14 +430,18 @@ class Repositories(ScanCase):
             second = self.scan(files=files, state=first.state, expect_exit=2)
         finally:
             H.configure(denied=[])
-        self.assertEqual(second.doc["scan"]["errors"], 2)
-        for good in (good_denied, good_broken):
-            rec = self.record(second, good["repository"])
-            self.assertEqual(rec["status"], "error")
-            self.assertIsInstance(rec["error"], str)
-            self.assertIn(good["repository"], rec["error"])
-            self.assertEqual(rec, dict(good, status="error", error=rec["error"]))
-        self.assertIn(config, self.record(second, good_broken["repository"])["error"])
+        self.assertEqual(second.doc["scan"]["errors"], 1)
+        rec = self.record(second, good_denied["repository"])
+        self.assertEqual(rec["status"], "error")
+        self.assertIsInstance(rec["error"], str)
+        self.assertIn(good_denied["repository"], rec["error"])
+        self.assertEqual(rec, dict(good_denied, status="error", error=rec["error"]))
+        # CONTRACT: latest 1.1.0 (its labels unreadable), latest compatible 1.0.0, ok.
+        self.assertRecord(second, self.expect("gone/broken", "1.1.0", "1.0.0", latest_api=None))
+        reason = self.verdicts(second, "gone/broken")["1.1.0"]
+        self.assertIn(config, reason)
+        self.assertIn("404", reason)
+        self.assertNotIn(REG, reason)
         self.assertIn("/v2/gone/broken/blobs/%s" % config, second.paths("GET", "blob"))
         self.assertRecord(second, self.expect("gone/deleted", None, None, "no_versions"))
         self.assertRecord(second, self.expect("inv/b", "1.0.0", "1.0.0"))
@@ -484,9 +502,10 @@ class Installed(ScanCase):
         self.assertRecord(run, self.expect("inv/d", "1.0.0", "1.0.0", installed="2.0.0"))
         # 1.1.0 needs a newer API; 1.0.0 is the installed version itself.
         self.assertRecord(run, self.expect("inv/e", "1.1.0", "1.0.0", installed="1.0.0"))
-        # 1.2.0 and 1.1.0 (installed) are incompatible; 1.0.0 is below the installed one: not inspected.
-        self.assertRecord(run, self.expect("inv/f", "1.2.0", None, "incompatible", installed="1.1.0"))
-        self.assertInspected(run, "inv/f", ["1.2.0", "1.1.0"])
+        # 1.2.0 and 1.1.0 (installed) need a newer API; 1.0.0 is the answer whatever is installed
+        # (CONTRACT §5.4): the walk goes on below the installed version.
+        self.assertRecord(run, self.expect("inv/f", "1.2.0", "1.0.0", installed="1.1.0"))
+        self.assertInspected(run, "inv/f", ["1.2.0", "1.1.0", "1.0.0"])
         self.assertEqual(run.doc["scan"]["updates"], 2)
 
         # --installed replaces the stored inventory.
@@ -496,11 +515,11 @@ class Installed(ScanCase):
         self.assertRecord(run, self.expect("inv/b", "1.0.0", "1.0.0", installed="0.9.0", update=True))
         self.assertRecord(run, self.expect("inv/c", "v1.1.0", "v1.1.0"))
         self.assertRecord(run, self.expect("inv/f", "1.2.0", "1.0.0"))
-        # Only the version never inspected before costs requests: one HEAD, two manifests, one config.
-        self.assertInspected(run, "inv/f", ["1.0.0"])
-        self.assertEqual(run.count("HEAD manifest"), 1)
-        self.assertEqual(run.count("GET manifest"), 2)
-        self.assertEqual(run.count("GET blob"), 1)
+        # Every version was inspected before: no manifest or config is asked for again.
+        self.assertInspected(run, "inv/f", [])
+        self.assertEqual(run.count("HEAD manifest"), 0)
+        self.assertEqual(run.count("GET manifest"), 0)
+        self.assertEqual(run.count("GET blob"), 0)
 
     def test_bad_installed_file(self):
         name = "%s/inv/a" % REG
@@ -595,14 +614,15 @@ class Economy(ScanCase):
         files = self.files(["%s/%s" % (REG, repo)])
         first = self.scan(files=files)
         self.assertRecord(first, self.expect(repo, "1.9.0", "1.9.0"))
-        # Ten versions, the newest compatible: one HEAD, its index and amd64 manifest, its config.
-        self.assertCounts(first, {"GET token": 1, "GET tags": 1, "HEAD manifest": 1, "GET manifest": 2,
-                                  "GET blob": 1}, at_most={"GET base": 1})
+        # Ten versions, the newest compatible: its index by tag (no HEAD first), its amd64 manifest,
+        # its config.
+        self.assertCounts(first, {"GET token": 1, "GET tags": 1, "GET manifest": 2, "GET blob": 1},
+                          at_most={"GET base": 1})
         info = DIGESTS[repo]["1.9.0"]
         amd = info["platforms"]["linux/amd64"]
         self.assertInspected(first, repo, ["1.9.0"])
         self.assertEqual(sorted(first.paths("GET", "manifest")),
-                         sorted("/v2/%s/manifests/%s" % (repo, d) for d in (info["digest"], amd["digest"])))
+                         sorted("/v2/%s/manifests/%s" % (repo, d) for d in ("1.9.0", amd["digest"])))
         self.assertEqual(first.paths("GET", "blob"), ["/v2/%s/blobs/%s" % (repo, amd["config_digest"])])
 
         # Nothing changed: the tag list only (and the token, and perhaps the ping).
@@ -611,13 +631,13 @@ class Economy(ScanCase):
         self.assertEqual(second.records, {k: dict(v, checked_at=second.records[k]["checked_at"])
                                           for k, v in first.records.items()})
 
-        # A new compatible version: one HEAD and the GETs for it only.
+        # A new compatible version: the GETs for it only.
         spec = image_labels("Ten", ">= 0.3.0", "1.10.0")
         SPEC[repo]["1.10.0"] = spec
         DIGESTS[repo]["1.10.0"] = H.add_tag(repo, "1.10.0", spec)
         third = self.scan(files=files, state=first.state)
         self.assertRecord(third, self.expect(repo, "1.10.0", "1.10.0"))
-        self.assertCounts(third, {"GET tags": 1, "HEAD manifest": 1, "GET manifest": 2, "GET blob": 1},
+        self.assertCounts(third, {"GET tags": 1, "GET manifest": 2, "GET blob": 1},
                           at_most={"GET token": 1, "GET base": 1})
         self.assertInspected(third, repo, ["1.10.0"])
 
@@ -627,7 +647,7 @@ class Economy(ScanCase):
         DIGESTS[repo]["1.11.0"] = H.add_tag(repo, "1.11.0", spec)
         fourth = self.scan(files=files, state=first.state)
         self.assertRecord(fourth, self.expect(repo, "1.11.0", "1.10.0"))
-        self.assertCounts(fourth, {"GET tags": 1, "HEAD manifest": 1, "GET manifest": 2, "GET blob": 1},
+        self.assertCounts(fourth, {"GET tags": 1, "GET manifest": 2, "GET blob": 1},
                           at_most={"GET token": 1, "GET base": 1})
         self.assertInspected(fourth, repo, ["1.11.0"])
 
