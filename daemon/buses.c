@@ -3,11 +3,11 @@
 #include "buses.h"
 
 #include <errno.h>
-#include <stdio.h>
 
 #include "bus.h"
 #include "dbus.h"
 #include "desktop.h"
+#include "log.h"
 #include "notify.h"
 #include "util.h"
 
@@ -19,10 +19,6 @@ struct buses {
         struct notify *notify;
         struct desktop *desktop;
 };
-
-static void log_line(const char *message, void *userdata) {
-        fprintf(stderr, "extupdated: %s\n", message);
-}
 
 static void session_close(struct buses *b) {
         dbus_free(TAKE_PTR(b->dbus));
@@ -37,15 +33,14 @@ static void system_close(struct buses *b) {
 
 static void session_lost(struct bus *bus, void *userdata) {
         struct buses *b = userdata;
-        log_line("lost the session bus: io.extupdated.Daemon1 and desktop notifications are off until restart; "
-                 "notifications decided meanwhile are sent then",
-                 NULL);
+        log_warning("lost the session bus: io.extupdated.Daemon1 and desktop notifications are off until restart; "
+                    "notifications decided meanwhile are sent then");
         session_close(b);
 }
 
 static void system_lost(struct bus *bus, void *userdata) {
         struct buses *b = userdata;
-        log_line("lost the system bus: metered networks and suspend are no longer followed", NULL);
+        log_warning("lost the system bus: metered networks and suspend are no longer followed");
         system_close(b);
         /* Nothing tells us the connection is metered any more. */
         service_set_metered(b->service, false);
@@ -54,21 +49,18 @@ static void system_lost(struct bus *bus, void *userdata) {
 static int session_start(struct buses *b) {
         int r = bus_open(service_loop(b->service), BUS_SESSION, "extupdated-session", &b->session);
         if (r < 0) {
-                _cleanup_free_ char *msg = util_printf("no session bus (%s): running without io.extupdated.Daemon1 "
-                                                       "and desktop notifications",
-                                                       strerror(-r));
-                log_line(msg ? msg : "no session bus", NULL);
+                log_warning("no session bus (%s): running without io.extupdated.Daemon1 and desktop notifications",
+                            strerror(-r));
                 return r == -ENOMEM ? r : 0;
         }
         bus_on_lost(b->session, session_lost, b);
-        r = dbus_new(b->service, b->session, log_line, NULL, &b->dbus);
+        r = dbus_new(b->service, b->session, &b->dbus);
         if (r >= 0)
-                r = notify_new(b->service, b->session, log_line, NULL, &b->notify);
+                r = notify_new(b->service, b->session, &b->notify);
         if (r < 0) {
-                _cleanup_free_ char *msg = util_printf("cannot serve on the session bus (%s): running without "
-                                                       "io.extupdated.Daemon1 and desktop notifications",
-                                                       strerror(-r));
-                log_line(msg ? msg : "cannot serve on the session bus", NULL);
+                log_warning("cannot serve on the session bus (%s): running without io.extupdated.Daemon1 and "
+                            "desktop notifications",
+                            strerror(-r));
                 session_close(b);
         }
         return r == -ENOMEM ? r : 0;
@@ -79,19 +71,14 @@ static int session_start(struct buses *b) {
 static int system_start(struct buses *b) {
         int r = bus_open(service_loop(b->service), BUS_SYSTEM, "extupdated-system", &b->system);
         if (r < 0) {
-                _cleanup_free_ char *msg = util_printf("no system bus (%s): metered networks and suspend are not "
-                                                       "followed",
-                                                       strerror(-r));
-                log_line(msg ? msg : "no system bus", NULL);
+                log_info("no system bus (%s): metered networks and suspend are not followed", strerror(-r));
                 return r == -ENOMEM ? r : 0;
         }
         bus_on_lost(b->system, system_lost, b);
-        r = desktop_new(b->service, b->system, log_line, NULL, &b->desktop);
+        r = desktop_new(b->service, b->system, &b->desktop);
         if (r < 0) {
-                _cleanup_free_ char *msg = util_printf("cannot follow the system bus (%s): metered networks and "
-                                                       "suspend are not followed",
-                                                       strerror(-r));
-                log_line(msg ? msg : "cannot follow the system bus", NULL);
+                log_warning("cannot follow the system bus (%s): metered networks and suspend are not followed",
+                            strerror(-r));
                 system_close(b);
         }
         return r == -ENOMEM ? r : 0;

@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <uv.h>
 
+#include "buses.h"
 #include "config.h"
 #include "lock.h"
 #include "log.h"
@@ -27,6 +28,7 @@ struct daemon {
         uv_timer_t stop_deadline;
         struct service *service;
         struct supervisor *supervisor;
+        struct buses *buses;
         char *socket_path; /* the API socket to create when systemd passed none */
         int listen_fd;     /* the socket systemd passed (socket activation), or -1 */
         bool stopping;
@@ -45,10 +47,18 @@ static int attach_front_ends(struct daemon *d) {
                 log_error("cannot set up the systemd notifications: %s", strerror(-r));
                 return r;
         }
+        if (!d->options->no_dbus) {
+                r = buses_start(d->service, &d->buses);
+                if (r < 0) {
+                        log_error("cannot set up D-Bus: %s", strerror(-r));
+                        return r;
+                }
+        }
         return 0;
 }
 
 static void detach_front_ends(struct daemon *d) {
+        buses_free(TAKE_PTR(d->buses));
         supervisor_free(TAKE_PTR(d->supervisor));
 }
 

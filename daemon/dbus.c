@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -14,8 +15,6 @@ struct dbus {
         sd_bus_slot *object;
         sd_bus_slot *name;
         struct service_subscription *sub;
-        void (*on_error)(const char *message, void *userdata);
-        void *userdata;
         /* What the properties showed last, to announce only what changed. */
         bool scanning;
         uint64_t last_scan;
@@ -198,13 +197,9 @@ static void on_event(const struct service_event *e, void *userdata) {
 }
 
 static int name_acquired(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
-        struct dbus *d = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
-        if (e && d->on_error) {
-                _cleanup_free_ char *message =
-                        util_printf("cannot own %s on the session bus: %s", DBUS_NAME, e->message ? e->message : e->name);
-                d->on_error(message ? message : "cannot own " DBUS_NAME " on the session bus", d->userdata);
-        }
+        if (e)
+                log_warning("cannot own %s on the session bus: %s", DBUS_NAME, e->message ? e->message : e->name);
         return 1;
 }
 
@@ -218,8 +213,7 @@ void dbus_free(struct dbus *d) {
         free(d);
 }
 
-int dbus_new(struct service *s, struct bus *session, void (*on_error)(const char *message, void *userdata),
-             void *userdata, struct dbus **ret) {
+int dbus_new(struct service *s, struct bus *session, struct dbus **ret) {
         if (!s || !session || !ret)
                 return -EINVAL;
         struct dbus *d = calloc(1, sizeof(*d));
@@ -227,8 +221,6 @@ int dbus_new(struct service *s, struct bus *session, void (*on_error)(const char
                 return -ENOMEM;
         d->service = s;
         d->bus = session;
-        d->on_error = on_error;
-        d->userdata = userdata;
         struct service_status st;
         service_get_status(s, &st);
         d->scanning = st.scanning;

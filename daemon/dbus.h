@@ -11,8 +11,7 @@
 
 struct dbus;
 
-/* Publishes the object and asks for the name; a name another process holds is reported through
- * on_error (a sentence) and the object stays reachable by unique name. */
-int dbus_new(struct service *s, struct bus *session, void (*on_error)(const char *message, void *userdata),
-             void *userdata, struct dbus **ret);
+/* Publishes the object and asks for the name; a name another process holds is logged, and the
+ * object stays reachable by unique name. */
+int dbus_new(struct service *s, struct bus *session, struct dbus **ret);
 void dbus_free(struct dbus *d);

@@ -3,7 +3,6 @@
 #include "desktop.h"
 
 #include <errno.h>
-#include <stdio.h>
 
 #include "util.h"
 
@@ -26,18 +25,12 @@ struct desktop {
         sd_bus_slot *nm_get;
         sd_bus_slot *sleep;
         bool metered;
-        void (*log)(const char *message, void *userdata);
-        void *userdata;
 };
 
 static void set_metered(struct desktop *d, bool metered) {
         if (metered == d->metered)
                 return;
         d->metered = metered;
-        if (d->log)
-                d->log(metered ? "the network connection is metered: scheduled scans wait"
-                               : "the network connection is not metered",
-                       d->userdata);
         service_set_metered(d->service, metered);
 }
 
@@ -141,8 +134,6 @@ static int prepare_for_sleep(sd_bus_message *m, void *userdata, sd_bus_error *re
         int sleeping;
         if (sd_bus_message_read(m, "b", &sleeping) < 0)
                 return 0;
-        if (d->log)
-                d->log(sleeping ? "the system is going to sleep" : "the system resumed", d->userdata);
         service_prepare_for_sleep(d->service, sleeping);
         return 0;
 }
@@ -157,8 +148,7 @@ void desktop_free(struct desktop *d) {
         free(d);
 }
 
-int desktop_new(struct service *s, struct bus *system, void (*log)(const char *message, void *userdata),
-                void *userdata, struct desktop **ret) {
+int desktop_new(struct service *s, struct bus *system, struct desktop **ret) {
         if (!s || !system || !ret)
                 return -EINVAL;
         struct desktop *d = calloc(1, sizeof(*d));
@@ -166,8 +156,6 @@ int desktop_new(struct service *s, struct bus *system, void (*log)(const char *m
                 return -ENOMEM;
         d->service = s;
         d->bus = system;
-        d->log = log;
-        d->userdata = userdata;
         sd_bus *bus = bus_sd(system);
         int r = sd_bus_match_signal_async(bus, &d->nm_changed, NM_NAME, NM_PATH, "org.freedesktop.DBus.Properties",
                                           "PropertiesChanged", nm_properties_changed, NULL, d);

@@ -7,7 +7,6 @@
 
 struct desktop;
 
-/* log (a sentence; may be NULL) hears of changes worth a line. */
-int desktop_new(struct service *s, struct bus *system, void (*log)(const char *message, void *userdata),
-                void *userdata, struct desktop **ret);
+/* The service hears the metered state at once (before its first scan) and every change after. */
+int desktop_new(struct service *s, struct bus *system, struct desktop **ret);
 void desktop_free(struct desktop *d);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -25,16 +26,9 @@ struct notify {
         size_t n_sending;
         bool again;       /* asked to send while a call was in flight */
         bool told_absent; /* the missing server was logged; reset when one answers */
-        void (*log)(const char *message, void *userdata);
-        void *userdata;
 };
 
 static void notify_flush(struct notify *n);
-
-static void say(struct notify *n, const char *message) {
-        if (n->log && message)
-                n->log(message, n->userdata);
-}
 
 /* "Disk usage 0.2.8 is available (installed 0.2.7)". */
 static char *line_for(const struct store_notification *e) {
@@ -91,11 +85,9 @@ static int notify_answered(sd_bus_message *m, void *userdata, sd_bus_error *ret_
                 /* Kept pending: sent again when a server appears. */
                 if (!n->told_absent) {
                         n->told_absent = true;
-                        _cleanup_free_ char *msg =
-                                util_printf("desktop notifications: %s (%s); %zu pending until a notification server "
-                                            "appears",
-                                            e->message ? e->message : e->name, e->name, n->n_sending);
-                        say(n, msg);
+                        log_warning("desktop notifications: %s (%s); %zu pending until a notification server "
+                                    "appears",
+                                    e->message ? e->message : e->name, e->name, n->n_sending);
                 }
                 sending_clear(n);
                 /* A server that appeared while this call failed gets its turn now. */
@@ -109,12 +101,9 @@ static int notify_answered(sd_bus_message *m, void *userdata, sd_bus_error *ret_
         struct store *store = service_store(n->service);
         for (size_t i = 0; i < n->n_sending; i++) {
                 int r = store_notification_mark(store, n->sending[i].repository, n->sending[i].version, time(NULL));
-                if (r < 0) {
-                        _cleanup_free_ char *msg = util_printf("desktop notifications: cannot record %s %s as sent: %s",
-                                                               n->sending[i].repository, n->sending[i].version,
-                                                               store_error_message(store));
-                        say(n, msg);
-                }
+                if (r < 0)
+                        log_error("desktop notifications: cannot record %s %s as sent: %s",
+                                  n->sending[i].repository, n->sending[i].version, store_error_message(store));
         }
         sending_clear(n);
         if (n->again) {
@@ -142,9 +131,7 @@ static void notify_flush(struct notify *n) {
         size_t count = 0;
         int r = store_notifications_pending(store, &a, &count);
         if (r < 0) {
-                _cleanup_free_ char *msg =
-                        util_printf("desktop notifications: cannot read the pending ones: %s", store_error_message(store));
-                say(n, msg);
+                log_error("desktop notifications: cannot read the pending ones: %s", store_error_message(store));
                 return;
         }
         if (count == 0) {
@@ -175,8 +162,7 @@ static void notify_flush(struct notify *n) {
         sd_bus_message_unref(m);
         if (r < 0) {
                 store_notification_array_free(a, count);
-                _cleanup_free_ char *msg = util_printf("desktop notifications: cannot send: %s", strerror(-r));
-                say(n, msg);
+                log_warning("desktop notifications: cannot send: %s", strerror(-r));
                 return;
         }
         n->sending = a;
@@ -208,8 +194,7 @@ void notify_free(struct notify *n) {
         free(n);
 }
 
-int notify_new(struct service *s, struct bus *session, void (*log)(const char *message, void *userdata),
-               void *userdata, struct notify **ret) {
+int notify_new(struct service *s, struct bus *session, struct notify **ret) {
         if (!s || !session || !ret)
                 return -EINVAL;
         struct notify *n = calloc(1, sizeof(*n));
@@ -217,8 +202,6 @@ int notify_new(struct service *s, struct bus *session, void (*log)(const char *m
                 return -ENOMEM;
         n->service = s;
         n->bus = session;
-        n->log = log;
-        n->userdata = userdata;
         int r = sd_bus_add_match_async(bus_sd(session), &n->owner_match,
                                        "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                                        "interface='org.freedesktop.DBus',member='NameOwnerChanged',"
