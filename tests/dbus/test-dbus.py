@@ -55,6 +55,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
   <type>session</type>
   <listen>unix:dir={dir}</listen>
   <auth>EXTERNAL</auth>
+  {servicedir}
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
@@ -117,14 +118,30 @@ def wait_for(what, pred, timeout=TIMEOUT):
         time.sleep(0.02)
 
 
+def stop_pid(pid):
+    """SIGTERM to a process that is not our child, and its end."""
+    os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                if f.read().split(") ")[-1].startswith("Z"):
+                    return
+        except FileNotFoundError:
+            return
+        time.sleep(0.05)
+    raise AssertionError("process %d did not stop within 10 s of SIGTERM" % pid)
+
+
 class PrivateBus:
     """A dbus-daemon of our own with nothing activatable."""
 
-    def __init__(self, name):
+    def __init__(self, name, servicedir=None):
         self.dir = tempfile.mkdtemp(prefix="bus-", dir=WORK)
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(dir=self.dir))
+            f.write(BUS_CONFIG.format(dir=self.dir,
+                                      servicedir="<servicedir>%s</servicedir>" % servicedir if servicedir else ""))
         self.proc = subprocess.Popen(["dbus-daemon", "--config-file", conf, "--nofork", "--print-address=1"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.address = self.proc.stdout.readline().strip()
@@ -293,6 +310,8 @@ class Daemon:
         return rc
 
     def stderr(self):
+        if not os.path.exists(self.log):
+            return ""
         with open(self.log) as f:
             return f.read()
 
@@ -437,6 +456,31 @@ class Daemon1Test(DBusTestCase):
             client.daemon.get_dbus_method("SetInstalled")(repo("acme/solo"))
         self.assertEqual(cm.exception.get_dbus_name(), "org.freedesktop.DBus.Error.InvalidArgs")
         self.assertEqual(d.stop(), 0)
+
+
+    def test_activation(self):
+        """The installed activation file, its Exec pointed at this build: a call starts the daemon."""
+        build = os.environ.get("EXTUPDATED_BUILD") or os.path.dirname(os.path.dirname(EXE))
+        with open(os.path.join(build, "data", "io.extupdated.Daemon1.service")) as f:
+            lines = f.read().splitlines()
+        self.assertIn("Name=%s" % NAME, lines)
+        self.assertIn("SystemdService=extupdated.service", lines)
+        services = tempfile.mkdtemp(prefix="services-", dir=WORK)
+        d = Daemon(self)
+        exec_line = "Exec=" + " ".join(d.args)
+        with open(os.path.join(services, "io.extupdated.Daemon1.service"), "w") as f:
+            f.write("\n".join(exec_line if line.startswith("Exec=") else line for line in lines) + "\n")
+        bus = PrivateBus("session", servicedir=services)
+        self.addCleanup(bus.stop)
+        self.assertFalse(bus.has_owner(NAME))
+        obj = bus.conn.get_object(NAME, PATH, introspect=False)
+        state = dbus.Interface(obj, PROPS).Get(IFACE, "State", timeout=TIMEOUT)
+        self.assertIn(str(state), ("idle", "scanning"))
+        driver = dbus.Interface(bus.conn.get_object("org.freedesktop.DBus", "/org/freedesktop/DBus"),
+                                "org.freedesktop.DBus")
+        pid = int(driver.GetConnectionUnixProcessID(NAME))
+        self.addCleanup(stop_pid, pid)
+        wait_for("the activated daemon's scan", lambda: d.finished_scans() >= 1)
 
 
 class NotificationTest(DBusTestCase):
