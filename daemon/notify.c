@@ -14,6 +14,8 @@
  * Desktop, so shells show its icon and open it. */
 #define DESKTOP_ENTRY "docker-desktop"
 #define URGENCY_NORMAL 1
+/* A first scan can find dozens of updates: the body names this many and counts the rest. */
+#define BODY_LINES_MAX 8
 
 struct notify {
         struct service *service;
@@ -56,13 +58,20 @@ static int compose(const struct store_notification *a, size_t n, char **ret_summ
         _cleanup_free_ char *body = strdup("");
         if (!summary || !body)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
+        size_t shown = n > BODY_LINES_MAX ? BODY_LINES_MAX - 1 : n;
+        for (size_t i = 0; i < shown; i++) {
                 _cleanup_free_ char *line = n == 1 ? util_printf("%s", a[i].repository) : line_for(&a[i]);
                 if (!line)
                         return -ENOMEM;
                 int r = append_escaped(&body, line);
-                if (r >= 0 && i + 1 < n)
+                if (r >= 0 && i + 1 < shown)
                         r = append_escaped(&body, "\n");
+                if (r < 0)
+                        return r;
+        }
+        if (shown < n) {
+                _cleanup_free_ char *more = util_printf("\nand %zu more", n - shown);
+                int r = more ? append_escaped(&body, more) : -ENOMEM;
                 if (r < 0)
                         return r;
         }

@@ -245,12 +245,13 @@ def canonical_interface(xml_text):
 class Daemon:
     """The real extupdated, with its own config, allow-list, inventory and state."""
 
-    def __init__(self, case, session=None, system=None, config=None, installed=None, extra_args=(), state=None):
+    def __init__(self, case, session=None, system=None, config=None, installed=None, extra_args=(), state=None,
+                 repositories=("acme/disk", "acme/logs", "acme/solo")):
         self.dir = tempfile.mkdtemp(prefix="daemon-", dir=WORK)
         self.state = state or os.path.join(self.dir, "state")
         allow = os.path.join(self.dir, "extensions.txt")
         with open(allow, "w") as f:
-            f.write("".join("%s\n" % repo(n) for n in ("acme/disk", "acme/logs", "acme/solo")))
+            f.write("".join("%s\n" % repo(n) for n in repositories))
         cfg = {"allowlist": [allow], "extension_api_version": "0.3.4", "platform": "linux/amd64",
                "installed_source": "api"}
         cfg.update(config or {})
@@ -514,6 +515,24 @@ class NotificationTest(DBusTestCase):
         self.assertEqual(len(got), 2)
         self.assertEqual(got[1], ("Disk usage 0.2.9 is available (installed 0.2.7)", repo("acme/disk")))
 
+    def test_many_updates_one_notification(self):
+        """Twelve updates in one scan: one notification, the first seven named, the rest counted."""
+        names = ["many/ext-%04d" % i for i in range(12)]
+        bus = self.session()
+        dunst = self.dunst(bus)
+        client = Client(bus)
+        Daemon(self, session=bus, installed={n: "1.0.0" for n in names}, repositories=names).start()
+        self.assertEqual(client.wait_name().scan(), (12, 12, 0))
+        wait_for("the notification", lambda: dunst.count() >= 1)
+        pump(1)
+        got = dunst.received()
+        self.assertEqual(len(got), 1)
+        self.assertEqual(got[0][0], "12 extension updates available")
+        lines = got[0][1].split("\n")
+        self.assertEqual(len(lines), 8)
+        self.assertEqual(lines[-1], "and 5 more")
+        self.assertTrue(all(l.endswith(" 1.1.0 is available (installed 1.0.0)") for l in lines[:-1]), lines)
+
     def test_server_appears_later(self):
         bus = self.session()
         client = Client(bus)
@@ -644,6 +663,7 @@ def setUpModule():
     unittest.addModuleCleanup(H.stop)
     REG = H.registry
     H.seed(SEED)
+    H.seed(images.generate_spec(12, 2, namespace="many"), via="storage")
     r, w = os.pipe()
     XVFB = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-nolisten", "tcp"], pass_fds=(w,),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
