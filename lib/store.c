@@ -111,7 +111,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "  SELECT repository, version, sent_at, sent_at FROM notifications;"
         "DROP TABLE notifications;"
         "ALTER TABLE notifications_7 RENAME TO notifications;"
-        "CREATE INDEX notifications_pending ON notifications (decided_at) WHERE sent_at IS NULL;",
+        "CREATE INDEX notifications_pending ON notifications (repository, version) WHERE sent_at IS NULL;",
 };
 
 enum stmt_id {
@@ -262,7 +262,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "SELECT 1 FROM notifications WHERE repository = ?1 AND version = ?2 AND sent_at IS NOT NULL",
         [STMT_NOTIFICATIONS_PENDING] =
                 "SELECT repository, version, title, installed FROM notifications WHERE sent_at IS NULL"
-                " ORDER BY decided_at, repository, version",
+                " ORDER BY repository, version",
         [STMT_STATE_GET] = "SELECT value FROM service_state WHERE key = ?1",
         [STMT_STATE_SET] =
                 "INSERT INTO service_state (key, value, updated_at) VALUES (?1, ?2, ?3)"

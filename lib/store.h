@@ -179,7 +179,8 @@ struct store_notification {
 };
 
 void store_notification_array_free(struct store_notification *a, size_t n);
-/* Decided and not yet sent, oldest first. */
+/* Decided and not yet sent, by repository: one scan decides in the order its repositories
+ * finish, which says nothing to the reader. */
 int store_notifications_pending(struct store *s, struct store_notification **ret, size_t *ret_n);
 /* Records (repository, version) as sent, decided or not: 1 when this call did, 0 when it
  * was sent before. */

@@ -739,6 +739,13 @@ static void test_notification_decisions(void) {
         CHECK_INT(store_put_result(s, &disk, T0 + 6, 0, NULL, 0, dup, 2, 0), -EINVAL);
         REQUIRE_OK(store_put_result(s, &disk, T0 + 6, 0, NULL, 0, NULL, 0, 0));
         check_pending(s, "docker/disk-usage-extension 0.2.9 - 0.2.7");
+
+        /* Pending ones come by repository, whenever each was decided. */
+        REQUIRE_OK(store_installed_set(s, "aaa/first-by-name", "1.0.0", T0));
+        struct store_record first = { .repository = "aaa/first-by-name", .title = "First",
+                                      .latest_compatible = "1.1.0", .status = "ok" };
+        REQUIRE_OK(store_put_result(s, &first, T0 + 7, 0, NULL, 0, NULL, 0, 0));
+        check_pending(s, "aaa/first-by-name 1.1.0 First 1.0.0; docker/disk-usage-extension 0.2.9 - 0.2.7");
         sqlite3 *db = raw_open(dir);
         _cleanup_free_ char *decided =
                 raw_text(db, "SELECT decided_at FROM notifications WHERE version = '0.2.9'");
