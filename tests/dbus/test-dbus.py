@@ -306,8 +306,12 @@ class Daemon:
                 raise AssertionError("extupdated did not stop within 10 s of SIGTERM")
         rc = self.proc.returncode if self.proc else 0
         self.proc = None
+        log = self.stderr()
         if os.environ.get("TEST_DBUS_VERBOSE"):
-            sys.stderr.write("--- extupdated stderr:\n%s---\n" % self.stderr())
+            sys.stderr.write("--- extupdated stderr:\n%s---\n" % log)
+        # Under the sanitizer build, a report is a failure even when the exit status hides it.
+        if "runtime error:" in log or "Sanitizer" in log:
+            raise AssertionError("extupdated's sanitizers reported:\n" + log)
         return rc
 
     def stderr(self):
