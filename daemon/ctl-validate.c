@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "inspect.h"
 #include "labels.h"
 #include "manifest.h"
 #include "reference.h"
@@ -29,7 +30,6 @@ struct validation {
         struct manifest_platform want;
         char *tag;
         bool tag_from_list;
-        bool fallback_inspect; /* labels read from another platform than the one wanted */
         bool done;
 
         /* What the registry said, for the report. */
@@ -177,38 +177,26 @@ static void check_labels(struct validation *v) {
                           desugared);
 }
 
-static void on_image(int error, const char *error_message, struct registry_image *img, void *userdata);
-
-static void on_fallback_image(int error, const char *error_message, struct registry_image *img, void *userdata) {
+/* What the inspector found: the platforms, then the labels of the wanted platform's config (or,
+ * when it is not provided, of the platform the image does provide). */
+static void on_inspected(struct inspect_result *res, void *userdata) {
         struct validation *v = userdata;
-        if (error < 0) {
-                add_check(v, "registry", "registry", STATUS_ERROR, "%s", error_message);
+        if (res->error) {
+                add_check(v, "registry", "registry", STATUS_ERROR, "%s", res->message);
                 finish(v);
                 return;
         }
-        v->config_digest = TAKE_PTR(img->config_digest);
-        v->labels = img->config ? TAKE_PTR(img->config->labels) : NULL;
-        add_check(v, "config", "image config", STATUS_WARNING,
-                  "%s is not provided: labels read from the %s image instead (%s)", v->want_text, v->config_platform,
-                  v->config_digest);
-        check_labels(v);
-        finish(v);
-}
-
-static void on_image(int error, const char *error_message, struct registry_image *img, void *userdata) {
-        struct validation *v = userdata;
-        if (error < 0) {
-                add_check(v, "registry", "registry", STATUS_ERROR, "%s", error_message);
-                finish(v);
-                return;
-        }
-        v->digest = TAKE_PTR(img->digest);
-        v->media_type = manifest_kind_is_index(img->kind) ? (img->kind == MANIFEST_OCI_INDEX
+        v->digest = TAKE_PTR(res->digest);
+        v->media_type = manifest_kind_is_index(res->kind) ? (res->kind == MANIFEST_OCI_INDEX
                                                                      ? MANIFEST_MEDIA_TYPE_OCI_INDEX
                                                                      : MANIFEST_MEDIA_TYPE_DOCKER_LIST)
-                        : img->kind == MANIFEST_OCI_MANIFEST ? MANIFEST_MEDIA_TYPE_OCI_MANIFEST
+                        : res->kind == MANIFEST_OCI_MANIFEST ? MANIFEST_MEDIA_TYPE_OCI_MANIFEST
                                                              : MANIFEST_MEDIA_TYPE_DOCKER_V2;
-        v->platforms = TAKE_PTR(img->platforms);
+        v->platforms = TAKE_PTR(res->platforms);
+        if (!v->platforms && !(v->platforms = calloc(1, sizeof(char *)))) {
+                fprintf(stderr, "extupdatectl validate: out of memory\n");
+                exit(1);
+        }
 
         bool want_checked = false;
         for (size_t i = 0; i < ELEMENTSOF(required_platforms); i++) {
@@ -218,45 +206,38 @@ static void on_image(int error, const char *error_message, struct registry_image
         if (!want_checked)
                 check_platform(v, v->want_text);
 
-        if (img->config && (img->provides_platform || !manifest_kind_is_index(img->kind))) {
-                v->config_platform = manifest_platform_normalized(&img->config->platform);
-                v->config_digest = TAKE_PTR(img->config_digest);
-                v->labels = TAKE_PTR(img->config->labels);
-                if (img->provides_platform)
-                        add_check(v, "config", "image config", STATUS_OK, "read for %s (%s)", v->want_text,
-                                  v->config_digest);
-                else
-                        add_check(v, "config", "image config", STATUS_WARNING,
-                                  "%s is not provided: labels read from the image's only platform, %s (%s)",
-                                  v->want_text, v->config_platform ? v->config_platform : "unknown", v->config_digest);
-                check_labels(v);
-                finish(v);
-                return;
-        }
-        if (!v->platforms || !v->platforms[0]) {
+        if (!res->config) {
                 add_check(v, "config", "image config", STATUS_ERROR,
                           "the index provides no platform: no image config to read labels from");
                 finish(v);
                 return;
         }
-        /* Labels are still worth checking: read them from a platform the index does provide. */
-        struct manifest_platform other = {};
-        int r = manifest_platform_parse(v->platforms[0], &other);
-        if (r >= 0) {
-                v->config_platform = strdup(v->platforms[0]);
-                r = registry_inspect(v->rc, v->ref.domain, v->ref.path, v->digest, &other, on_fallback_image, v);
-                manifest_platform_done(&other);
-        }
-        if (r < 0) {
-                add_check(v, "config", "image config", STATUS_ERROR, "%s is not provided: %s", v->want_text,
-                          strerror(-r));
-                finish(v);
-        }
+        v->config_platform = TAKE_PTR(res->config_platform);
+        v->config_digest = TAKE_PTR(res->config_digest);
+        v->labels = TAKE_PTR(res->config->labels);
+        if (res->provides_platform)
+                add_check(v, "config", "image config", STATUS_OK, "read for %s (%s)", v->want_text, v->config_digest);
+        else if (manifest_kind_is_index(res->kind))
+                add_check(v, "config", "image config", STATUS_WARNING,
+                          "%s is not provided: labels read from the %s image instead (%s)", v->want_text,
+                          v->config_platform ? v->config_platform : "unknown", v->config_digest);
+        else
+                add_check(v, "config", "image config", STATUS_WARNING,
+                          "%s is not provided: labels read from the image's only platform, %s (%s)", v->want_text,
+                          v->config_platform ? v->config_platform : "unknown", v->config_digest);
+        check_labels(v);
+        finish(v);
 }
 
 static void inspect(struct validation *v) {
-        int r = registry_inspect(v->rc, v->ref.domain, v->ref.path, v->tag, &v->want, on_image, v);
-        if (r < 0) {
+        /* The labels are worth checking even when the wanted platform is missing. */
+        struct inspect_options o = {.platform = &v->want, .labels_anyway = true};
+        struct inspect_result res = {};
+        int r = inspect_version(v->rc, v->ref.domain, v->ref.path, v->tag, &o, on_inspected, v, &res);
+        if (r > 0) {
+                on_inspected(&res, v);
+                inspect_result_done(&res);
+        } else if (r < 0) {
                 add_check(v, "registry", "registry", STATUS_ERROR, "%s: cannot ask the registry: %s", v->repository,
                           strerror(-r));
                 finish(v);

@@ -11,7 +11,8 @@
 
 static void help(void) {
         printf("Usage: extupdated [OPTIONS]\n"
-               "Finds new versions of Docker Desktop extensions without pulling images.\n\n"
+               "Finds new versions of Docker Desktop extensions without pulling images.\n"
+               "Without --once: the per-user service (SIGHUP reloads, SIGTERM stops).\n\n"
                "  --config PATH      configuration file (default $XDG_CONFIG_HOME/extupdated/config.json)\n"
                "  --once             run one scan, print a report, exit\n"
                "  --json             with --once: the report as JSON\n"

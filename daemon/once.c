@@ -14,6 +14,7 @@
 #include "registry.h"
 #include "report.h"
 #include "scan.h"
+#include "select.h"
 #include "settings.h"
 #include "store.h"
 #include "util.h"
@@ -87,7 +88,19 @@ static int read_installed(const char *path, char ***ret_pairs) {
                         bad++;
                         continue;
                 }
-                if (util_strv_push(&pairs, name) < 0 || util_strv_push(&pairs, e->valuestring) < 0) {
+                _cleanup_free_ char *version = NULL;
+                r = select_installed_normalize(e->valuestring, &version, &reason);
+                if (r == -ENOMEM)
+                        break;
+                if (r < 0) {
+                        /* The key is a valid name by now; the value may hold anything: quote it safely. */
+                        _cleanup_free_ char *shown = cJSON_PrintUnformatted(e);
+                        fprintf(stderr, "error: %s: \"%.200s\": version %.200s: %s\n", path, e->string,
+                                shown ? shown : "?", reason);
+                        bad++;
+                        continue;
+                }
+                if (util_strv_push(&pairs, name) < 0 || util_strv_consume(&pairs, TAKE_PTR(version)) < 0) {
                         r = -ENOMEM;
                         break;
                 }
@@ -215,6 +228,7 @@ int once_run(const struct once_options *o) {
                 .api_version = api_version,
                 .platform = s.config.platform,
                 .include_prerelease = s.config.include_prerelease,
+                .max_inspected = s.config.max_inspected_versions,
         };
         /* The human report opens with it; JSON keeps stdout to CONTRACT §4, so it goes to stderr. */
         fprintf(o->json ? stderr : stdout, "Extension API %s (%s), platform %s\n\n", api_version,

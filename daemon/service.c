@@ -503,6 +503,7 @@ static void reap_scan(struct service *s) {
         emit(s, SERVICE_EVENT_SCAN_FINISHED, &summary, cancelled, NULL, NULL, NULL, NULL);
         emit_status(s);
         /* Scan memory goes back to the system: idle should cost nothing. */
+        store_release_memory(s->store);
         malloc_trim(0);
         if (s->have_pending)
                 swap_settings(s);
@@ -565,6 +566,7 @@ static int start_scan(struct service *s) {
                 .api_version = s->api_version,
                 .platform = s->settings.config.platform,
                 .include_prerelease = s->settings.config.include_prerelease,
+                .max_inspected = s->settings.config.max_inspected_versions,
         };
         s->current_done = s->current_errors = s->current_offline = 0;
         s->current = (struct scan_summary) {};
@@ -603,8 +605,13 @@ int service_scan_now(struct service *s, enum service_origin origin, int64_t *ret
         return 0;
 }
 
+/* How soon a scheduled scan that could not start (a store or memory failure) is tried again. */
+#define START_RETRY_S 60
+
 static void start_scheduled_scan(struct service *s) {
-        (void) service_scan_now(s, SERVICE_ORIGIN_SCHEDULE, NULL);
+        int r = service_scan_now(s, SERVICE_ORIGIN_SCHEDULE, NULL);
+        if (r < 0 && r != -EAGAIN && schedule_arm(s->alarm, time(NULL) + START_RETRY_S) < 0)
+                log_error("cannot arm the scan timer");
 }
 
 static void on_alarm(void *userdata) {

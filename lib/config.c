@@ -238,6 +238,7 @@ int config_init_defaults(struct config *ret) {
                 .max_connections = CONFIG_DEFAULT_MAX_CONNECTIONS,
                 .installed_source = CONFIG_INSTALLED_AUTO,
                 .log_level = CONFIG_LOG_INFO,
+                .max_inspected_versions = CONFIG_DEFAULT_MAX_INSPECTED,
         };
         int r = util_strv_push(&c.allowlist, CONFIG_DEFAULT_ALLOWLIST);
         if (r >= 0)
@@ -798,7 +799,7 @@ static int get_choice(struct loader *l, const char *kp, const cJSON *v, const ch
 static const char *const top_keys[] = {
         "allowlist",          "extension_api_version", "desktop_version", "platform",        "interval",
         "include_prerelease", "notifications",         "max_connections", "registries",      "scan_on_metered",
-        "installed_source",   "log_level",
+        "installed_source",   "log_level",             "max_inspected_versions",
 };
 
 static void load_key(struct loader *l, const cJSON *m, struct config *c) {
@@ -820,6 +821,8 @@ static void load_key(struct loader *l, const cJSON *m, struct config *c) {
                 (void) get_bool(l, k, m, &c->notifications);
         else if (streq(k, "max_connections"))
                 (void) get_unsigned(l, k, m, "a whole number", 1, CONFIG_MAX_CONNECTIONS, &c->max_connections);
+        else if (streq(k, "max_inspected_versions"))
+                (void) get_unsigned(l, k, m, "a whole number", 1, CONFIG_MAX_INSPECTED, &c->max_inspected_versions);
         else if (streq(k, "registries"))
                 load_registries(l, m, c);
         else if (streq(k, "scan_on_metered"))

@@ -12,6 +12,8 @@
 #define CONFIG_MAX_INTERVAL (30u * 86400u)
 #define CONFIG_DEFAULT_MAX_CONNECTIONS 8u
 #define CONFIG_MAX_CONNECTIONS 64u
+#define CONFIG_DEFAULT_MAX_INSPECTED 32u
+#define CONFIG_MAX_INSPECTED 100000u /* as many as a repository may have tags */
 
 /* Limits on what a configuration file can make us hold. */
 #define CONFIG_MAX_FILE_SIZE (1u << 20)
@@ -55,6 +57,7 @@ struct config {
         bool scan_on_metered;     /* scheduled scans run on a metered connection too */
         enum config_installed_source installed_source;
         enum config_log_level log_level;
+        unsigned max_inspected_versions; /* per repository and scan, 1..CONFIG_MAX_INSPECTED */
         struct config_registry *registries;
         size_t n_registries;
 };

@@ -61,6 +61,7 @@ void inspect_result_done(struct inspect_result *r) {
         free(r->message);
         free(r->reason);
         free(r->digest);
+        free(r->image_digest);
         util_strv_free(r->platforms);
         free(r->config_digest);
         free(r->config_platform);
@@ -134,10 +135,22 @@ static void cache_manifest(struct inspection *in, const struct registry_manifest
                                           time(NULL));
 }
 
+/* A 404 for the tag itself: a tag listed without a manifest (deleted or garbage-collected since). */
+static void fail_no_manifest(struct inspection *in, const char *message) {
+        fail(in, -ENOENT, message);
+        char *reason = util_printf("the tag has no manifest (%s)", in->res.reason ? in->res.reason : "HTTP 404");
+        if (!reason) {
+                oom(in);
+                return;
+        }
+        free(in->res.reason);
+        in->res.reason = reason;
+}
+
 static void on_top(int error, const char *message, struct registry_manifest *m, void *userdata) {
         struct inspection *in = userdata;
         if (error == -ENOENT && !in->res.digest)
-                failf(in, error, "the tag is listed but has no manifest");
+                fail_no_manifest(in, message);
         else if (error < 0)
                 fail(in, error, message);
         else {
@@ -155,7 +168,7 @@ static void on_top(int error, const char *message, struct registry_manifest *m, 
 static void on_head(int error, const char *message, struct registry_manifest_info *info, void *userdata) {
         struct inspection *in = userdata;
         if (error == -ENOENT)
-                failf(in, error, "the tag is listed but has no manifest");
+                fail_no_manifest(in, message);
         else if (error < 0)
                 fail(in, error, message);
         else {
@@ -330,8 +343,9 @@ static bool inspection_run(struct inspection *in) {
                                 choose_from_index(in);
                         else {
                                 in->config_digest = strdup(in->top->config.digest);
+                                in->res.image_digest = strdup(in->res.digest);
                                 in->step = STEP_CONFIG;
-                                if (!in->config_digest)
+                                if (!in->config_digest || !in->res.image_digest)
                                         oom(in);
                         }
                         break;
@@ -352,8 +366,9 @@ static bool inspection_run(struct inspection *in) {
                                 break;
                         }
                         in->config_digest = strdup(in->child->config.digest);
+                        in->res.image_digest = strdup(in->child_digest);
                         in->step = STEP_CONFIG;
-                        if (!in->config_digest)
+                        if (!in->config_digest || !in->res.image_digest)
                                 oom(in);
                         break;
                 case STEP_CONFIG:

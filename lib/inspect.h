@@ -34,6 +34,7 @@ struct inspect_result {
         enum manifest_kind kind;
         char **platforms;       /* provided: of an index, or the single image's config; NULL-terminated */
         bool provides_platform; /* the wanted platform is among them */
+        char *image_digest;     /* the image manifest read (== digest for a single image), or NULL */
         char *config_digest;    /* of the config read, or NULL */
         char *config_platform;  /* that config's normalized platform, or NULL */
         struct manifest_image_config *config; /* labels and platform, or NULL when none was read */

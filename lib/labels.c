@@ -144,10 +144,13 @@ static const cJSON *label_get(const cJSON *labels, const char *key, unsigned *re
         return found;
 }
 
-static int extract_one(const cJSON *labels, const char *key, size_t max, bool multiline, char **ret) {
+static int extract_one(const cJSON *labels, const char *key, size_t max, bool multiline, char **ret,
+                       bool *ret_not_string) {
         const cJSON *v = label_get(labels, key, NULL);
         if (!cJSON_IsString(v) || !v->valuestring) {
                 *ret = NULL;
+                if (ret_not_string)
+                        *ret_not_string = v != NULL;
                 return 0;
         }
         char *s = sanitize(v->valuestring, max, multiline);
@@ -165,15 +168,16 @@ int labels_extract(const cJSON *labels, struct extension_labels *ret) {
         struct extension_labels l = {};
         int r;
 
-        if ((r = extract_one(labels, LABELS_TITLE, LABELS_MAX_NAME, false, &l.title)) < 0 ||
-            (r = extract_one(labels, LABELS_VENDOR, LABELS_MAX_NAME, false, &l.vendor)) < 0 ||
-            (r = extract_one(labels, LABELS_DESCRIPTION, LABELS_MAX_DESCRIPTION, true, &l.description)) < 0)
+        if ((r = extract_one(labels, LABELS_TITLE, LABELS_MAX_NAME, false, &l.title, &l.title_not_string)) < 0 ||
+            (r = extract_one(labels, LABELS_VENDOR, LABELS_MAX_NAME, false, &l.vendor, &l.vendor_not_string)) < 0 ||
+            (r = extract_one(labels, LABELS_DESCRIPTION, LABELS_MAX_DESCRIPTION, true, &l.description, NULL)) < 0)
                 goto fail;
 
         const cJSON *api = label_get(labels, LABELS_API_VERSION, NULL);
         if (cJSON_IsString(api) && api->valuestring && strlen(api->valuestring) > LABELS_MAX_API_VERSION)
                 l.api_version_too_long = true;
-        else if ((r = extract_one(labels, LABELS_API_VERSION, LABELS_MAX_API_VERSION, false, &l.api_version)) < 0)
+        else if ((r = extract_one(labels, LABELS_API_VERSION, LABELS_MAX_API_VERSION, false, &l.api_version,
+                                  &l.api_version_not_string)) < 0)
                 goto fail;
 
         *ret = l;
@@ -194,12 +198,19 @@ void labels_done(struct extension_labels *l) {
 }
 
 const char *labels_missing_required(const struct extension_labels *l) {
+        /* The wrong type is named as labels_validate names it, so scan and validate agree. */
+        if (l->title_not_string)
+                return "label " LABELS_TITLE " is not a string";
         if (!l->title)
                 return "missing label " LABELS_TITLE;
+        if (l->vendor_not_string)
+                return "label " LABELS_VENDOR " is not a string";
         if (!l->vendor)
                 return "missing label " LABELS_VENDOR;
         if (l->api_version_too_long)
                 return "label " LABELS_API_VERSION " is too long";
+        if (l->api_version_not_string)
+                return "label " LABELS_API_VERSION " is not a string";
         if (!l->api_version)
                 return "missing label " LABELS_API_VERSION;
         return NULL;

@@ -38,6 +38,9 @@ struct extension_labels {
         char *description;
         char *api_version;
         bool api_version_too_long; /* the API label exceeded LABELS_MAX_API_VERSION; api_version is NULL */
+        bool title_not_string;     /* present, but not a JSON string (then NULL above) */
+        bool vendor_not_string;
+        bool api_version_not_string;
 };
 
 /* Reads the labels a scan needs from an image config's config.Labels object. labels may be NULL or
@@ -48,7 +51,7 @@ void labels_done(struct extension_labels *l);
 
 /* NULL when the labels an update needs (CONTRACT §5: title, vendor, API version) are present and
  * non-blank; otherwise a static sentence naming the first missing label, such as
- * "missing label org.opencontainers.image.vendor". */
+ * "missing label org.opencontainers.image.vendor", or one that is not a string or too long. */
 const char *labels_missing_required(const struct extension_labels *l);
 
 enum labels_severity {

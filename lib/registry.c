@@ -112,7 +112,7 @@ struct op {
 
         /* Tag listing. */
         char **tags;
-        size_t n_tags;
+        size_t n_tags, tags_alloc; /* grown by doubling: 100,000 tags must not cost n² copies */
         unsigned pages;
         char **visited;
         bool without_n;
@@ -850,7 +850,19 @@ static void on_tags_page(struct op *op, const struct http_response *resp) {
                         r = -E2BIG;
                         break;
                 }
-                if (util_strv_push(&op->tags, t->valuestring) < 0) {
+                if (op->n_tags + 2 > op->tags_alloc) {
+                        size_t a = op->tags_alloc ? op->tags_alloc * 2 : 64;
+                        char **l = realloc(op->tags, a * sizeof(char *));
+                        if (!l) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        op->tags = l;
+                        op->tags_alloc = a;
+                }
+                op->tags[op->n_tags] = strdup(t->valuestring);
+                op->tags[op->n_tags + 1] = NULL;
+                if (!op->tags[op->n_tags]) {
                         r = -ENOMEM;
                         break;
                 }
@@ -1252,171 +1264,6 @@ int registry_client_add_scope(struct registry_client *rc, const char *domain, co
         if (!scope)
                 return -ENOMEM;
         return declare(h, scope);
-}
-
-/* ---- Inspect: manifest → platform → image manifest → config --------------------------------- */
-
-struct inspect {
-        struct registry_client *rc;
-        char *domain, *path;
-        struct manifest_platform want;
-        struct registry_image image;
-        bool single;
-        registry_image_fn cb;
-        void *userdata;
-};
-
-static void inspect_free(struct inspect *in) {
-        free(in->domain);
-        free(in->path);
-        manifest_platform_done(&in->want);
-        free(in->image.digest);
-        util_strv_free(in->image.platforms);
-        free(in->image.manifest_digest);
-        free(in->image.config_digest);
-        manifest_image_config_free(in->image.config);
-        free(in);
-}
-
-static void inspect_finish(struct inspect *in, int error, const char *message) {
-        if (error == 0 && !in->image.platforms && !(in->image.platforms = calloc(1, sizeof(char *)))) {
-                error = -ENOMEM;
-                message = "out of memory";
-        }
-        in->cb(error, error ? message : NULL, error ? NULL : &in->image, in->userdata);
-        inspect_free(in);
-}
-
-static void inspect_fail_submit(struct inspect *in, int r, const char *what) {
-        _cleanup_free_ char *name = repo_name(in->domain, in->path);
-        _cleanup_free_ char *m = util_printf("%s: %s: %s", name ? name : in->path, what, strerror(-r));
-        inspect_finish(in, r, m ? m : "out of memory");
-}
-
-static void on_inspect_config(int error, const char *error_message, struct registry_config *result,
-                              void *userdata) {
-        struct inspect *in = userdata;
-        if (error < 0) {
-                inspect_finish(in, error, error_message);
-                return;
-        }
-        in->image.config = TAKE_PTR(result->config);
-        if (in->single) {
-                const struct manifest_platform *p = &in->image.config->platform;
-                if (*p->os && *p->architecture) {
-                        char *s = manifest_platform_normalized(p);
-                        if (!s || util_strv_consume(&in->image.platforms, s) < 0) {
-                                inspect_finish(in, -ENOMEM, "out of memory");
-                                return;
-                        }
-                }
-                in->image.provides_platform = manifest_platform_match(&in->want, p) > 0;
-        }
-        inspect_finish(in, 0, NULL);
-}
-
-static void inspect_config(struct inspect *in, const struct manifest *image) {
-        in->image.config_digest = strdup(image->config.digest);
-        if (!in->image.config_digest) {
-                inspect_finish(in, -ENOMEM, "out of memory");
-                return;
-        }
-        int r = registry_get_config(in->rc, in->domain, in->path, in->image.config_digest, on_inspect_config, in);
-        if (r < 0)
-                inspect_fail_submit(in, r, "config blob");
-}
-
-static void on_inspect_child(int error, const char *error_message, struct registry_manifest *result,
-                             void *userdata) {
-        struct inspect *in = userdata;
-        if (error < 0) {
-                inspect_finish(in, error, error_message);
-                return;
-        }
-        if (manifest_is_index(result->manifest)) {
-                _cleanup_free_ char *name = repo_name(in->domain, in->path);
-                _cleanup_free_ char *m = util_printf("%s@%s: manifest: an index inside an index is not supported",
-                                                     name ? name : in->path, result->digest);
-                inspect_finish(in, -EPROTONOSUPPORT, m ? m : "nested index");
-                return;
-        }
-        inspect_config(in, result->manifest);
-}
-
-static void on_inspect_manifest(int error, const char *error_message, struct registry_manifest *result,
-                                void *userdata) {
-        struct inspect *in = userdata;
-        if (error < 0) {
-                inspect_finish(in, error, error_message);
-                return;
-        }
-        const struct manifest *m = result->manifest;
-        in->image.digest = TAKE_PTR(result->digest);
-        in->image.kind = m->kind;
-        if (!manifest_is_index(m)) {
-                in->single = true;
-                in->image.manifest_digest = strdup(in->image.digest);
-                if (!in->image.manifest_digest) {
-                        inspect_finish(in, -ENOMEM, "out of memory");
-                        return;
-                }
-                inspect_config(in, m);
-                return;
-        }
-        int r = manifest_platforms(m, &in->image.platforms);
-        if (r < 0) {
-                inspect_finish(in, r, "out of memory");
-                return;
-        }
-        const struct manifest_descriptor *d = manifest_select(m, &in->want);
-        if (!d) {
-                inspect_finish(in, 0, NULL);
-                return;
-        }
-        enum manifest_kind k;
-        if (d->media_type && manifest_kind_from_media_type(d->media_type, &k) >= 0 && manifest_kind_is_index(k)) {
-                _cleanup_free_ char *name = repo_name(in->domain, in->path);
-                _cleanup_free_ char *msg = util_printf("%s@%s: manifest: an index inside an index is not supported",
-                                                       name ? name : in->path, in->image.digest);
-                inspect_finish(in, -EPROTONOSUPPORT, msg ? msg : "nested index");
-                return;
-        }
-        in->image.provides_platform = true;
-        in->image.manifest_digest = strdup(d->digest);
-        if (!in->image.manifest_digest) {
-                inspect_finish(in, -ENOMEM, "out of memory");
-                return;
-        }
-        r = registry_get_manifest(in->rc, in->domain, in->path, in->image.manifest_digest, on_inspect_child, in);
-        if (r < 0)
-                inspect_fail_submit(in, r, "manifest");
-}
-
-int registry_inspect(struct registry_client *rc, const char *domain, const char *path, const char *reference,
-                     const struct manifest_platform *want, registry_image_fn cb, void *userdata) {
-        if (!rc || !domain || !path || !reference || !want || !want->os || !want->architecture || !cb)
-                return -EINVAL;
-        struct inspect *in = calloc(1, sizeof *in);
-        if (!in)
-                return -ENOMEM;
-        in->rc = rc;
-        in->cb = cb;
-        in->userdata = userdata;
-        in->domain = strdup(domain);
-        in->path = strdup(path);
-        in->want.os = strdup(want->os);
-        in->want.architecture = strdup(want->architecture);
-        in->want.variant = want->variant ? strdup(want->variant) : NULL;
-        if (!in->domain || !in->path || !in->want.os || !in->want.architecture || (want->variant && !in->want.variant)) {
-                inspect_free(in);
-                return -ENOMEM;
-        }
-        int r = registry_get_manifest(rc, domain, path, reference, on_inspect_manifest, in);
-        if (r < 0) {
-                inspect_free(in);
-                return r;
-        }
-        return 0;
 }
 
 /* ---- The client ---------------------------------------------------------------------------- */

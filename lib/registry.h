@@ -69,7 +69,7 @@ int registry_client_add_scope(struct registry_client *rc, const char *domain, co
  *   -EACCES           HTTP 401/403, or the token issuer denied pull access
  *   -EDQUOT           pull rate limit: HTTP 429, or remaining pulls at the reserve
  *   -EBADMSG          malformed response, or content not matching its digest
- *   -EPROTONOSUPPORT  schema 1 manifest, unsupported media type, nested index
+ *   -EPROTONOSUPPORT  schema 1 manifest, unsupported media type
  *   -EPERM            refused: plain HTTP endpoint not allowed, a Link to another host or
  *                     scheme, a token realm downgrading to HTTP
  *   -E2BIG            more than REGISTRY_MAX_TAG_PAGES pages or REGISTRY_MAX_TAGS tags
@@ -133,28 +133,6 @@ typedef void (*registry_config_fn)(int error, const char *error_message, struct 
  * Authorization never goes to another host), verified against DIGEST, parsed. */
 int registry_get_config(struct registry_client *rc, const char *domain, const char *path, const char *digest,
                         registry_config_fn cb, void *userdata);
-
-struct registry_image {
-        char *digest;                /* of the manifest REFERENCE names (an index or an image) */
-        enum manifest_kind kind;     /* of that manifest */
-        char **platforms;            /* what it provides: manifest_platforms() of an index, or the
-                                        config's normalized platform; NULL-terminated, sorted */
-        bool provides_platform;      /* the wanted platform is among them (manifest_select/match) */
-        char *manifest_digest;       /* the image manifest chosen for it (== digest for a single
-                                        image), NULL when an index does not provide it */
-        char *config_digest;         /* that image's config blob; NULL likewise */
-        struct manifest_image_config *config; /* its parsed config (labels); for a single image
-                                        always (its platform decides provides_platform), for an
-                                        index NULL when the platform is not provided */
-};
-typedef void (*registry_image_fn)(int error, const char *error_message, struct registry_image *result,
-                                  void *userdata);
-/* What a scan needs of one version, without layers: GET the manifest (by tag or digest); for an
- * index pick the entry for want (attestations never count) and GET that image manifest; GET its
- * config blob. Costs 2 counted pulls for an index (1 for a single image) and one blob GET.
- * A nested index is refused with -EPROTONOSUPPORT. */
-int registry_inspect(struct registry_client *rc, const char *domain, const char *path, const char *reference,
-                     const struct manifest_platform *want, registry_image_fn cb, void *userdata);
 
 /* The last ratelimit-limit / ratelimit-remaining ("N;w=SECONDS") a registry host sent. */
 struct registry_ratelimit {

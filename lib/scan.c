@@ -67,7 +67,7 @@ struct job {
 
         struct store_tag *seen; /* digests looked up this scan, by candidate index */
         struct store_verdict *verdicts;
-        size_t n_verdicts;
+        size_t n_verdicts, verdicts_alloc;
         struct store_record rec;
 };
 
@@ -138,6 +138,14 @@ static void scan_finish_soon(struct scan *s) {
         uv_timer_start(s->finish_timer, on_finish_timer, 0, 0);
 }
 
+/* By tag; the tags never seen (NULL) last. */
+static int tag_order(const void *a, const void *b) {
+        const struct store_tag *x = a, *y = b;
+        if (!x->tag || !y->tag)
+                return !x->tag - !y->tag;
+        return strcmp(x->tag, y->tag);
+}
+
 /* Stores what the job found (or its error), reports it, and lets the next repository start. */
 static void job_finish(struct job *j, int error, const char *message) {
         struct scan *s = j->scan;
@@ -161,13 +169,17 @@ static void job_finish(struct job *j, int error, const char *message) {
                 if (tags) {
                         for (size_t i = 0; i < n_tags; i++)
                                 tags[i].tag = j->tags[i];
-                        /* Only the few inspected candidates carry a digest: search for those, not per tag. */
-                        for (size_t k = 0; j->seen && k < j->plan.n; k++)
-                                for (size_t i = 0; j->seen[k].digest && i < n_tags; i++)
-                                        if (streq(j->seen[k].tag, tags[i].tag)) {
-                                                tags[i].digest = j->seen[k].digest;
-                                                break;
-                                        }
+                        /* The inspected candidates carry a digest: sorted by tag, each tag finds its own
+                         * in log time (a repository may have 100,000 tags). */
+                        if (j->seen)
+                                qsort(j->seen, j->plan.n, sizeof(struct store_tag), tag_order);
+                        for (size_t i = 0; j->seen && i < n_tags; i++) {
+                                struct store_tag key = {.tag = tags[i].tag};
+                                const struct store_tag *t = bsearch(&key, j->seen, j->plan.n, sizeof(struct store_tag),
+                                                                    tag_order);
+                                if (t)
+                                        tags[i].digest = t->digest;
+                        }
                         r = store_put_result(s->store, &j->rec, now, s->summary.id, tags, n_tags, j->verdicts,
                                              j->n_verdicts, STORE_PUT_REPLACE_VERDICTS);
                         free(tags);
@@ -208,10 +220,15 @@ static bool job_cut(struct job *j) {
 
 static int job_add_verdict(struct job *j, const char *tag, const char *digest, const char *api, bool compatible,
                            const char *reason) {
-        struct store_verdict *v = realloc(j->verdicts, (j->n_verdicts + 1) * sizeof(struct store_verdict));
-        if (!v)
-                return -ENOMEM;
-        j->verdicts = v;
+        if (j->n_verdicts == j->verdicts_alloc) {
+                size_t a = j->verdicts_alloc ? j->verdicts_alloc * 2 : 8;
+                struct store_verdict *l = realloc(j->verdicts, a * sizeof(struct store_verdict));
+                if (!l)
+                        return -ENOMEM;
+                j->verdicts = l;
+                j->verdicts_alloc = a;
+        }
+        struct store_verdict *v;
         v = &j->verdicts[j->n_verdicts];
         *v = (struct store_verdict) {
                 .tag = strdup(tag),
@@ -324,18 +341,15 @@ static int job_judge(struct job *j, struct inspect_result *res) {
 static const char *job_known_digest(const struct job *j, const char *tag, bool *ret_stale) {
         unsigned max_age = j->scan->settings.digest_max_age ? j->scan->settings.digest_max_age
                                                              : SCAN_DEFAULT_DIGEST_MAX_AGE;
-        for (size_t i = 0; i < j->n_known; i++) {
-                const struct store_tag *t = &j->known[i];
-                time_t verified;
-                if (!streq(t->tag, tag))
-                        continue;
-                if (!t->digest || !manifest_digest_valid(t->digest))
-                        return NULL;
-                *ret_stale = !t->verified_at || store_parse_time(t->verified_at, &verified) < 0 ||
-                             time(NULL) - verified >= (time_t) max_age;
-                return t->digest;
-        }
-        return NULL;
+        struct store_tag key = {.tag = (char *) tag};
+        const struct store_tag *t =
+                j->known ? bsearch(&key, j->known, j->n_known, sizeof(struct store_tag), tag_order) : NULL;
+        time_t verified;
+        if (!t || !t->digest || !manifest_digest_valid(t->digest))
+                return NULL;
+        *ret_stale = !t->verified_at || store_parse_time(t->verified_at, &verified) < 0 ||
+                     time(NULL) - verified >= (time_t) max_age;
+        return t->digest;
 }
 
 /* No version to consider: say why, as a verdict on the nearest miss when there is one. */
@@ -410,7 +424,8 @@ static void job_walk(struct job *j) {
                 }
                 if (j->inspected >= budget) {
                         _cleanup_free_ char *reason = util_printf(
-                                "not inspected: stopped after %u versions (\"max_inspected_versions\")", budget);
+                                "not inspected: stopped after %u version%s (\"max_inspected_versions\")", budget,
+                                budget == 1 ? "" : "s");
                         int r = reason ? job_add_verdict(j, candidate_tag(j), NULL, NULL, false, reason) : -ENOMEM;
                         if (r < 0) {
                                 job_finish(j, r, NULL);
@@ -488,7 +503,8 @@ static void job_start(struct job *j) {
         const struct allowlist_entry *e = j->entry;
         j->installed = scan_installed(s, e->repository);
         (void) store_get_record(s->store, e->repository, &j->before);
-        (void) store_get_tags(s->store, e->repository, &j->known, &j->n_known);
+        if (store_get_tags(s->store, e->repository, &j->known, &j->n_known) >= 0 && j->known)
+                qsort(j->known, j->n_known, sizeof(struct store_tag), tag_order);
         if (dup_field(&j->rec.repository, e->repository) < 0 || dup_field(&j->rec.pinned, e->pinned) < 0) {
                 job_finish(j, -ENOMEM, NULL);
                 return;

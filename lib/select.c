@@ -64,8 +64,6 @@ int select_plan_build(char *const *tags, const char *pinned, const char *install
                         r = -ENOMEM;
                         goto out;
                 }
-                if (have_installed && c.is_version)
-                        c.below_installed = semver_compare(&c.version, &inst) < 0;
                 plan.candidates[plan.n++] = c;
                 if (pinned)
                         break;
@@ -80,6 +78,33 @@ out:
         if (have_installed)
                 semver_done(&inst);
         return r;
+}
+
+int select_installed_normalize(const char *text, char **ret, const char **ret_reason) {
+        if (!text || !ret)
+                return -EINVAL;
+        const char *b = text;
+        while (*b == ' ' || *b == '\t' || *b == '\n' || *b == '\r')
+                b++;
+        size_t n = strlen(b);
+        while (n > 0 && (b[n - 1] == ' ' || b[n - 1] == '\t' || b[n - 1] == '\n' || b[n - 1] == '\r'))
+                n--;
+        _cleanup_free_ char *v = strndup(b, n);
+        if (!v)
+                return -ENOMEM;
+        struct semver parsed;
+        int r = semver_parse(v, SEMVER_PARSE_ALLOW_V, &parsed);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (ret_reason)
+                        *ret_reason = n == 0 ? "the version is empty"
+                                             : "not a SemVer version (like 1.2.3, optionally with a leading v)";
+                return -EINVAL;
+        }
+        semver_done(&parsed);
+        *ret = TAKE_PTR(v);
+        return 0;
 }
 
 bool select_is_update(const char *installed, const char *candidate) {

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "semver.h"
+#include "select.h"
 #include "util.h"
 
 /* Each step is applied in its own transaction together with its user_version bump, so a
@@ -934,8 +934,6 @@ static int tags_prune(struct store *s, const char *repository, const struct stor
         return 0;
 }
 
-static int version_newer(const char *candidate, const char *installed);
-
 /* The result just written makes an update available: record, in the same transaction, that
  * the user is to hear of it, once per (repository, version) ever. The title and installed
  * version are kept for the text, which may be sent long after. */
@@ -954,9 +952,8 @@ static int notification_decide(struct store *s, const struct store_record *rec, 
                 if (r < 0)
                         return r;
         }
-        int r = version_newer(rec->latest_compatible, installed);
-        if (r <= 0)
-                return r;
+        if (!select_is_update(installed, rec->latest_compatible))
+                return 0;
         const char *texts[] = { rec->repository, rec->latest_compatible, rec->title, installed };
         return exec_texts_time(s, STMT_NOTIFICATION_DECIDE, ELEMENTSOF(texts), texts, now);
 }
@@ -1066,24 +1063,6 @@ int store_put_error(struct store *s, const char *repository, const char *message
         return tx_end(s, r < 0 ? r : 0);
 }
 
-/* CONTRACT §4: an update is available when latest_compatible has higher precedence than the
- * installed version. Either one not being a version (tags may carry a leading 'v') means no. */
-static int version_newer(const char *candidate, const char *installed) {
-        struct semver a, b;
-        int r = semver_parse(candidate, SEMVER_PARSE_NODE, &a);
-        if (r < 0)
-                return r == -ENOMEM ? r : 0;
-        r = semver_parse(installed, SEMVER_PARSE_NODE, &b);
-        if (r < 0) {
-                semver_done(&a);
-                return r == -ENOMEM ? r : 0;
-        }
-        r = semver_compare(&a, &b) > 0;
-        semver_done(&a);
-        semver_done(&b);
-        return r;
-}
-
 /* Fills a struct store_record, written only on success; a rows_read fill. */
 static int record_from_row(sqlite3_stmt *st, void *ret) {
         _cleanup_(store_record_done) struct store_record rec = {};
@@ -1115,12 +1094,7 @@ static int record_from_row(sqlite3_stmt *st, void *ret) {
         int r = platforms_from_json((const char *) sqlite3_column_text(st, COL_PLATFORMS), &rec.platforms);
         if (r < 0)
                 return r;
-        if (rec.installed && rec.latest_compatible) {
-                r = version_newer(rec.latest_compatible, rec.installed);
-                if (r < 0)
-                        return r;
-                rec.update_available = r > 0;
-        }
+        rec.update_available = select_is_update(rec.installed, rec.latest_compatible);
         *(struct store_record *) ret = rec;
         rec = (struct store_record){};
         return 0;
@@ -1382,7 +1356,11 @@ int store_last_scan(struct store *s, struct store_scan *ret) {
 }
 
 static int installed_set(struct store *s, const char *repository, const char *version, time_t now) {
-        const char *texts[] = { repository, version };
+        _cleanup_free_ char *normalized = NULL;
+        int r = select_installed_normalize(version, &normalized, NULL);
+        if (r < 0)
+                return r;
+        const char *texts[] = { repository, normalized };
         return exec_texts_time(s, STMT_INSTALLED_SET, ELEMENTSOF(texts), texts, now);
 }
 
@@ -1530,6 +1508,11 @@ int store_state_set(struct store *s, const char *key, const char *value, time_t 
         int r = value ? exec_texts_time(s, STMT_STATE_SET, ELEMENTSOF(texts), texts, now)
                       : exec_texts(s, STMT_STATE_DELETE, 1, texts);
         return r < 0 ? r : 0;
+}
+
+void store_release_memory(struct store *s) {
+        if (s)
+                (void) sqlite3_db_release_memory(s->db);
 }
 
 int store_parse_time(const char *s, time_t *ret) {

@@ -160,7 +160,9 @@ int store_scan_finish(struct store *s, int64_t id, time_t finished_at, unsigned 
 int store_last_scan(struct store *s, struct store_scan *ret);
 
 /* The installed-extension inventory. Maps are NULL-terminated strvs of pairs:
- * { repository, version, repository, version, …, NULL }. */
+ * { repository, version, repository, version, …, NULL }. A version is stored as
+ * select_installed_normalize() gives it; one that is not a version is refused with -EINVAL
+ * (replace then changes nothing). */
 int store_installed_replace(struct store *s, char *const *pairs, time_t now);
 int store_installed_set(struct store *s, const char *repository, const char *version, time_t now);
 /* 1 when it was there, 0 when not. */
@@ -192,6 +194,10 @@ int store_notification_was_sent(struct store *s, const char *repository, const c
  * (malloc'd) when set, 0 when not; set with value NULL forgets the key. */
 int store_state_get(struct store *s, const char *key, char **ret);
 int store_state_set(struct store *s, const char *key, const char *value, time_t now);
+
+/* Gives back the page cache's unused memory (the cache itself stays at SQLite's bounded default
+ * of 2 MiB), for a process that idles between scans. */
+void store_release_memory(struct store *s);
 
 /* Parses the RFC 3339 UTC text this store writes. 0, or -EINVAL. */
 int store_parse_time(const char *s, time_t *ret);

@@ -80,6 +80,7 @@ static void test_defaults(void) {
         CHECK(!c.include_prerelease);
         CHECK(c.notifications);
         CHECK_INT(c.max_connections, 8);
+        CHECK_INT(c.max_inspected_versions, 32);
         CHECK_INT(c.n_registries, 0);
         config_done(&c);
         CHECK(c.allowlist == NULL && c.platform == NULL);
@@ -107,7 +108,7 @@ static void test_every_key(void) {
                              " \"extension_api_version\": \"0.3.3\", \"desktop_version\": \"4.16.2\","
                              " \"platform\": \"linux/arm64\", \"interval\": 3600, \"include_prerelease\": true,"
                              " \"notifications\": false, \"max_connections\": 16, \"scan_on_metered\": true,"
-                             " \"installed_source\": \"docker\", \"log_level\": \"debug\","
+                             " \"installed_source\": \"docker\", \"log_level\": \"debug\", \"max_inspected_versions\": 5,"
                              " \"registries\": {\"127.0.0.1:5000\": {\"url\": \"http://127.0.0.1:5000\", \"insecure\": true},"
                              "                  \"ghcr.io\": {\"url\": \"https://Mirror.Example.com:8443/\"}}}");
         CHECK_INT(l.r, 0);
@@ -126,6 +127,7 @@ static void test_every_key(void) {
                 CHECK(l.c.scan_on_metered);
                 CHECK_INT(l.c.installed_source, CONFIG_INSTALLED_DOCKER);
                 CHECK_INT(l.c.log_level, CONFIG_LOG_DEBUG);
+                CHECK_INT(l.c.max_inspected_versions, 5);
                 CHECK_INT(l.c.n_registries, 2);
                 if (l.c.n_registries == 2) {
                         CHECK_STR(l.c.registries[0].host, "127.0.0.1:5000");
@@ -181,7 +183,8 @@ static void test_example_file(void) {
         CHECK(cJSON_IsObject(j));
         static const char *const keys[] = { "allowlist", "extension_api_version", "desktop_version",
                                             "platform", "interval", "include_prerelease",
-                                            "notifications", "max_connections", "registries" };
+                                            "notifications", "max_connections", "registries",
+                                            "max_inspected_versions" };
         bool all = true;
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (!cJSON_GetObjectItemCaseSensitive(j, keys[i])) {
@@ -280,6 +283,12 @@ static void test_numbers_and_bools(void) {
         expect_error(__LINE__, "{\"max_connections\": 0}", "config.json: max_connections: 0 is out of range (1 to 64)");
         expect_error(__LINE__, "{\"max_connections\": 65}", "config.json: max_connections: 65 is out of range (1 to 64)");
         expect_error(__LINE__, "{\"max_connections\": true}", "config.json: max_connections: expected a whole number, got a boolean");
+        expect_ok(__LINE__, "{\"max_inspected_versions\": 1}", NULL);
+        expect_ok(__LINE__, "{\"max_inspected_versions\": 100000}", NULL);
+        expect_error(__LINE__, "{\"max_inspected_versions\": 0}",
+                     "config.json: max_inspected_versions: 0 is out of range (1 to 100000)");
+        expect_error(__LINE__, "{\"max_inspected_versions\": \"32\"}",
+                     "config.json: max_inspected_versions: expected a whole number, got a string");
 
         struct load l = load("{\"include_prerelease\": true, \"notifications\": false}");
         CHECK(l.r == 0 && l.c.include_prerelease && !l.c.notifications);

@@ -145,13 +145,23 @@ static void test_extract_required(void) {
         labels_done(&l);
         cJSON_Delete(j);
 
-        /* A non-string value counts as absent. */
+        /* A non-string value is not used, and named as labels_validate names it. */
         j = good_labels();
         cJSON_DeleteItemFromObjectCaseSensitive(j, LABELS_TITLE);
         cJSON_AddNumberToObject(j, LABELS_TITLE, 7);
         CHECK_INT(labels_extract(j, &l), 0);
         CHECK(l.title == NULL);
-        CHECK_STR(labels_missing_required(&l), "missing label org.opencontainers.image.title");
+        CHECK(l.title_not_string);
+        CHECK_STR(labels_missing_required(&l), "label org.opencontainers.image.title is not a string");
+        labels_done(&l);
+        cJSON_Delete(j);
+
+        j = good_labels();
+        cJSON_DeleteItemFromObjectCaseSensitive(j, LABELS_API_VERSION);
+        cJSON_AddItemToObject(j, LABELS_API_VERSION, cJSON_CreateStringArray((const char *[]) {">= 0.3.0"}, 1));
+        CHECK_INT(labels_extract(j, &l), 0);
+        CHECK(l.api_version == NULL);
+        CHECK_STR(labels_missing_required(&l), "label com.docker.desktop.extension.api.version is not a string");
         labels_done(&l);
         cJSON_Delete(j);
 

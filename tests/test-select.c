@@ -8,8 +8,8 @@
 #include "util.h"
 #include "check.h"
 
-/* The plan as one line: tags newest first, "<" after a candidate marked below_installed, "?" after
- * one that is not a version, and "(missing)" when a pinned tag is absent. */
+/* The plan as one line: tags newest first, "?" after one that is not a version, and "(missing)"
+ * when a pinned tag is absent. */
 static char *render(const struct select_plan *p) {
         size_t size = 32;
         for (size_t i = 0; i < p->n; i++)
@@ -22,8 +22,6 @@ static char *render(const struct select_plan *p) {
                 if (i > 0)
                         strcat(out, " ");
                 strcat(out, c->tag);
-                if (c->below_installed)
-                        strcat(out, "<");
                 if (!c->is_version)
                         strcat(out, "?");
         }
@@ -68,7 +66,7 @@ static void test_versions_only(void) {
 }
 
 static void test_v_prefix_ties(void) {
-        /* Equal precedence keeps both, ordered bytewise ('1' < 'v'), whatever the listing order. */
+        /* Equal precedence keeps both, ordered bytewise ('1'  'v'), whatever the listing order. */
         char *a[] = {"v1.2.0", "1.2.0", "1.1.0", NULL};
         char *b[] = {"1.1.0", "1.2.0", "v1.2.0", NULL};
         check_plan(a, NULL, NULL, false, "1.2.0 v1.2.0 1.1.0");
@@ -79,8 +77,8 @@ static void test_v_prefix_ties(void) {
         /* The tag text is kept exactly. */
         char *d[] = {"v0.3.0", "0.2.8", NULL};
         check_plan(d, NULL, NULL, false, "v0.3.0 0.2.8");
-        /* An installed version with a 'v' marks the same versions. */
-        check_plan(a, NULL, "v1.2.0", false, "1.2.0 v1.2.0 1.1.0<");
+        /* An installed version, with a 'v' or not, leaves the plan as it is. */
+        check_plan(a, NULL, "v1.2.0", false, "1.2.0 v1.2.0 1.1.0");
         check_plan(a, NULL, "1.1.0", false, "1.2.0 v1.2.0 1.1.0");
 }
 
@@ -93,21 +91,21 @@ static void test_prerelease(void) {
         check_plan(tags, NULL, NULL, true,
                    "3.0.0-beta v2.0.0-rc.10 2.0.0-rc.2 2.0.0-rc.1 2.0.0-alpha 1.9.0 1.5.0-beta.1 1.0.0");
         /* Installed pre-release of 2.0.0: pre-releases of 2.0.0 only, not of 3.0.0 or 1.5.0. */
-        check_plan(tags, NULL, "2.0.0-rc.1", false, "v2.0.0-rc.10 2.0.0-rc.2 2.0.0-rc.1 2.0.0-alpha< 1.9.0< 1.0.0<");
+        check_plan(tags, NULL, "2.0.0-rc.1", false, "v2.0.0-rc.10 2.0.0-rc.2 2.0.0-rc.1 2.0.0-alpha 1.9.0 1.0.0");
         check_plan(tags, NULL, "v2.0.0-rc.1", false,
-                   "v2.0.0-rc.10 2.0.0-rc.2 2.0.0-rc.1 2.0.0-alpha< 1.9.0< 1.0.0<");
-        check_plan(tags, NULL, "1.5.0-beta.0", false, "1.9.0 1.5.0-beta.1 1.0.0<");
+                   "v2.0.0-rc.10 2.0.0-rc.2 2.0.0-rc.1 2.0.0-alpha 1.9.0 1.0.0");
+        check_plan(tags, NULL, "1.5.0-beta.0", false, "1.9.0 1.5.0-beta.1 1.0.0");
         /* Installed release of the same major.minor.patch does not open the pre-releases. */
-        check_plan(tags, NULL, "2.0.0", false, "1.9.0< 1.0.0<");
+        check_plan(tags, NULL, "2.0.0", false, "1.9.0 1.0.0");
         /* Same major.minor, other patch: no. */
-        check_plan(tags, NULL, "2.0.1-rc.1", false, "1.9.0< 1.0.0<");
-        /* Installed is not a version: the default rule, nothing marked. */
+        check_plan(tags, NULL, "2.0.1-rc.1", false, "1.9.0 1.0.0");
+        /* Installed is not a version: the default rule. */
         check_plan(tags, NULL, "garbage", false, "1.9.0 1.0.0");
         check_plan(tags, NULL, "", false, "1.9.0 1.0.0");
         /* Release 2.0.0 above its pre-releases. */
         char *with_release[] = {"2.0.0-rc.1", "2.0.0", "2.0.0-rc.2", NULL};
         check_plan(with_release, NULL, NULL, true, "2.0.0 2.0.0-rc.2 2.0.0-rc.1");
-        check_plan(with_release, NULL, "2.0.0-rc.2", false, "2.0.0 2.0.0-rc.2 2.0.0-rc.1<");
+        check_plan(with_release, NULL, "2.0.0-rc.2", false, "2.0.0 2.0.0-rc.2 2.0.0-rc.1");
 }
 
 static void test_pinned(void) {
@@ -126,8 +124,8 @@ static void test_pinned(void) {
         check_plan(tags, "v1.0.0", NULL, false, "(missing)");
         check_plan(tags, "stable", NULL, true, "(missing)");
         check_plan(NULL, "1.0.0", NULL, false, "(missing)");
-        /* below_installed applies to a pinned version too. */
-        check_plan(tags, "1.0.0", "1.2.0", false, "1.0.0<");
+        /* An installed version above the pin changes nothing. */
+        check_plan(tags, "1.0.0", "1.2.0", false, "1.0.0");
         check_plan(tags, "1.5.0", "1.2.0", false, "1.5.0");
 
         struct select_plan p = {};
@@ -139,15 +137,50 @@ static void test_pinned(void) {
         select_plan_done(NULL);
 }
 
-static void test_below_installed(void) {
+/* CONTRACT §5.4: the installed version does not cut the plan (an installed version this Desktop
+ * cannot run must not hide an older one it can); only the pre-release rule looks at it. */
+static void test_installed_does_not_cut(void) {
         char *tags[] = {"0.1.0", "0.2.7", "0.2.8", "v0.3.0", "0.2.6", NULL};
-        check_plan(tags, NULL, "0.2.7", false, "v0.3.0 0.2.8 0.2.7 0.2.6< 0.1.0<");
-        check_plan(tags, NULL, "v0.2.7", false, "v0.3.0 0.2.8 0.2.7 0.2.6< 0.1.0<");
-        check_plan(tags, NULL, "1.0.0", false, "v0.3.0< 0.2.8< 0.2.7< 0.2.6< 0.1.0<");
-        check_plan(tags, NULL, "0.0.1", false, "v0.3.0 0.2.8 0.2.7 0.2.6 0.1.0");
-        /* A release installed: its own pre-releases are below it (when considered at all). */
+        const char *all = "v0.3.0 0.2.8 0.2.7 0.2.6 0.1.0";
+        check_plan(tags, NULL, "0.2.7", false, all);
+        check_plan(tags, NULL, "v0.2.7", false, all);
+        check_plan(tags, NULL, "1.0.0", false, all);
+        check_plan(tags, NULL, "0.0.1", false, all);
+        check_plan(tags, NULL, "not a version", false, all);
         char *pre[] = {"1.0.0-rc.1", "1.0.0", NULL};
-        check_plan(pre, NULL, "1.0.0", true, "1.0.0 1.0.0-rc.1<");
+        check_plan(pre, NULL, "1.0.0", true, "1.0.0 1.0.0-rc.1");
+}
+
+static void check_normalize_at(int line, const char *text, const char *want) {
+        char *got = NULL;
+        const char *reason = NULL;
+        int r = select_installed_normalize(text, &got, &reason);
+        if (want)
+                check_at(r == 0 && got && streq(got, want), __FILE__, line, "normalize(\"%s\") = %d \"%s\", want \"%s\"",
+                         text, r, got ? got : "NULL", want);
+        else
+                check_at(r == -EINVAL && !got && reason, __FILE__, line, "normalize(\"%s\") = %d, want -EINVAL", text,
+                         r);
+        free(got);
+}
+
+#define check_normalize(...) check_normalize_at(__LINE__, __VA_ARGS__)
+
+static void test_installed_normalize(void) {
+        check_normalize("1.2.3", "1.2.3");
+        check_normalize("v1.2.3", "v1.2.3");
+        check_normalize("  1.2.3\n", "1.2.3");
+        check_normalize("1.0.0-rc.1+build.5", "1.0.0-rc.1+build.5");
+        check_normalize("", NULL);
+        check_normalize("   ", NULL);
+        check_normalize("1.2", NULL);
+        check_normalize("vv1.2.3", NULL);
+        check_normalize("latest", NULL);
+        check_normalize("1.0\xff", NULL);
+        check_normalize("\x1b[31m1.0.0", NULL);
+        check_normalize("1.0.0\n2.0.0", NULL);
+        char *got = NULL;
+        CHECK_INT(select_installed_normalize(NULL, &got, NULL), -EINVAL);
 }
 
 /* Many tags listed in a scrambled order come out sorted. */
@@ -162,7 +195,7 @@ static void test_many(void) {
         struct select_plan p = {};
         CHECK_MSG(select_plan_build(tags, NULL, "1.7.3", false, &p) == 0, "%s", "build");
         CHECK_MSG(p.n == N, "n=%zu", p.n);
-        bool sorted = true, marks = true;
+        bool sorted = true;
         for (size_t i = 0; i < p.n; i++) {
                 unsigned k = N - 1 - (unsigned) i;
                 char want[32];
@@ -172,11 +205,8 @@ static void test_many(void) {
                         fprintf(stderr, "position %zu: %s, want %s\n", i, p.candidates[i].tag, want);
                         break;
                 }
-                if (p.candidates[i].below_installed != (k < 73))
-                        marks = false;
         }
         CHECK_MSG(sorted, "%s", "150 tags in descending order");
-        CHECK_MSG(marks, "%s", "below_installed exactly for those under 1.7.3");
         select_plan_done(&p);
         for (unsigned i = 0; i < N; i++)
                 free(tags[i]);
@@ -218,7 +248,8 @@ int main(void) {
         test_v_prefix_ties();
         test_prerelease();
         test_pinned();
-        test_below_installed();
+        test_installed_does_not_cut();
+        test_installed_normalize();
         test_many();
         test_is_update();
         return check_summary("test-select");

@@ -628,8 +628,8 @@ static void test_update_available(void) {
                 { "0.2.7", "0.2.8", false },    { "v1.10.0", "1.9.0", true },
                 { "1.0.0", "1.0.0-rc.1", true }, { "1.0.0-rc.1", "1.0.0", false },
                 { "1.0.0-rc.2", "v1.0.0-rc.1", true }, { "1.0.0+build.2", "1.0.0+build.1", false },
-                { "latest", "0.1.0", false },   { "1.0.0", "not a version", false },
-                { NULL, "0.1.0", false },       { "1.0.0", NULL, false },
+                { "latest", "0.1.0", false },   { NULL, "0.1.0", false },
+                { "1.0.0", NULL, false },       { "v1.0.1", " 1.0.0\n", true },
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 struct store_record put = { .repository = (char *) name,
@@ -654,6 +654,14 @@ static void test_update_available(void) {
                 CHECK(n == 1 && recs[0].update_available == cases[i].expect);
                 store_record_array_free(recs, n);
         }
+        /* The inventory holds versions only, normalised where written; a bad one changes nothing. */
+        REQUIRE_OK(store_installed_set(s, name, " v1.0.0 ", T0));
+        CHECK_INT(store_installed_set(s, name, "not a version", T0), -EINVAL);
+        char *bad[] = { (char *) name, (char *) "2.0.0", (char *) "x/y", (char *) "1.0\xff", NULL };
+        CHECK_INT(store_installed_replace(s, bad, T0), -EINVAL);
+        _cleanup_strv_free_ char **pairs = NULL;
+        REQUIRE_OK(store_installed_list(s, &pairs));
+        CHECK(util_strv_length(pairs) == 2 && streq(pairs[0], name) && streq(pairs[1], "v1.0.0"));
         store_free(s);
 }
 

@@ -92,11 +92,7 @@ void result_done(struct result *r) {
         free(r->manifest.body);
         free(r->config.digest);
         manifest_image_config_free(r->config.config);
-        free(r->image.digest);
-        util_strv_free(r->image.platforms);
-        free(r->image.manifest_digest);
-        free(r->image.config_digest);
-        manifest_image_config_free(r->image.config);
+        inspect_result_done(&r->image);
         *r = (struct result) {};
 }
 
@@ -147,11 +143,23 @@ void on_config(int error, const char *message, struct registry_config *c, void *
         }
 }
 
-void on_image(int error, const char *message, struct registry_image *img, void *userdata) {
+static void on_inspected(struct inspect_result *res, void *userdata) {
         struct result *r = userdata;
-        finish(r, error, message);
-        if (img) {
-                r->image = *img;
-                *img = (struct registry_image) {};
+        finish(r, res->error, res->message);
+        if (!res->error) {
+                r->image = *res;
+                *res = (struct inspect_result) {};
         }
+}
+
+int inspect_into(struct registry_client *rc, const char *domain, const char *path, const char *reference,
+                 const struct manifest_platform *want, struct result *r) {
+        struct inspect_options o = {.platform = want};
+        struct inspect_result res = {};
+        int k = inspect_version(rc, domain, path, reference, &o, on_inspected, r, &res);
+        if (k > 0) {
+                on_inspected(&res, r);
+                inspect_result_done(&res);
+        }
+        return k < 0 ? k : 0;
 }

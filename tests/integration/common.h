@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "inspect.h"
 #include "registry.h"
 #include "util.h"
 
@@ -36,11 +37,13 @@ struct result {
         struct registry_manifest_info info;
         struct registry_manifest manifest;
         struct registry_config config;
-        struct registry_image image;
+        struct inspect_result image;
 };
 void result_done(struct result *r);
 void on_tags(int error, const char *message, struct registry_tags *t, void *userdata);
 void on_head(int error, const char *message, struct registry_manifest_info *info, void *userdata);
 void on_manifest(int error, const char *message, struct registry_manifest *m, void *userdata);
 void on_config(int error, const char *message, struct registry_config *c, void *userdata);
-void on_image(int error, const char *message, struct registry_image *img, void *userdata);
+/* Starts inspect_version (no cache) into r, which is done at once when nothing had to be asked. */
+int inspect_into(struct registry_client *rc, const char *domain, const char *path, const char *reference,
+                 const struct manifest_platform *want, struct result *r);

@@ -144,7 +144,7 @@ static void test_wrong_digests(void) {
 
         /* Through inspect as well. */
         struct manifest_platform amd64 = { .os = (char *) "linux", .architecture = (char *) "amd64" };
-        CHECK_INT(registry_inspect(rc, registry, "bad/blob", "1.0.0", &amd64, on_image, &r), 0);
+        CHECK_INT(inspect_into(rc, registry, "bad/blob", "1.0.0", &amd64, &r), 0);
         run_until(loop, &r.done);
         CHECK_INT(r.error, -EBADMSG);
         result_done(&r);

@@ -230,7 +230,7 @@ static void check_image(const struct result *r, const char *repo, const char *ta
         CHECK_INT(r->error, 0);
         CHECK_STR(r->image.digest, seeded(repo, tag, NULL, "digest"));
         CHECK(r->image.provides_platform);
-        CHECK_STR(r->image.manifest_digest, seeded(repo, tag, platform, "digest"));
+        CHECK_STR(r->image.image_digest, seeded(repo, tag, platform, "digest"));
         CHECK_STR(r->image.config_digest, seeded(repo, tag, platform, "config_digest"));
         CHECK(r->image.config);
 }
@@ -244,7 +244,7 @@ static void test_inspect_index(void) {
         CHECK_INT(manifest_platform_parse("linux/riscv64", &riscv), 0);
 
         struct result r = {};
-        CHECK_INT(registry_inspect(rc, registry, "it/oci-multi", "1.0.0", &amd64, on_image, &r), 0);
+        CHECK_INT(inspect_into(rc, registry, "it/oci-multi", "1.0.0", &amd64, &r), 0);
         run_until(loop, &r.done);
         check_image(&r, "it/oci-multi", "1.0.0", "linux/amd64");
         CHECK_INT(r.image.kind, MANIFEST_OCI_INDEX);
@@ -260,7 +260,7 @@ static void test_inspect_index(void) {
 
         /* By digest and for the other platform. */
         const char *digest = seeded("it/oci-multi", "1.1.0", NULL, "digest");
-        CHECK_INT(registry_inspect(rc, registry, "it/oci-multi", digest, &arm64, on_image, &r), 0);
+        CHECK_INT(inspect_into(rc, registry, "it/oci-multi", digest, &arm64, &r), 0);
         run_until(loop, &r.done);
         check_image(&r, "it/oci-multi", "1.1.0", "linux/arm64");
         if (r.image.config)
@@ -268,12 +268,12 @@ static void test_inspect_index(void) {
                           "Good extension 1.1");
         result_done(&r);
 
-        CHECK_INT(registry_inspect(rc, registry, "it/oci-multi", "1.0.0", &riscv, on_image, &r), 0);
+        CHECK_INT(inspect_into(rc, registry, "it/oci-multi", "1.0.0", &riscv, &r), 0);
         run_until(loop, &r.done);
         CHECK_INT(r.error, 0);
         CHECK(!r.image.provides_platform);
         CHECK(!r.image.config);
-        CHECK(!r.image.manifest_digest);
+        CHECK(!r.image.image_digest);
         CHECK_INT(util_strv_length(r.image.platforms), 2);
         result_done(&r);
 
@@ -305,7 +305,7 @@ static void test_inspect_docker_and_single(void) {
         CHECK_INT(manifest_platform_parse("linux/amd64", &amd64), 0);
 
         struct result r = {};
-        CHECK_INT(registry_inspect(rc, registry, "it/docker-multi", "2.0.0", &arm, on_image, &r), 0);
+        CHECK_INT(inspect_into(rc, registry, "it/docker-multi", "2.0.0", &arm, &r), 0);
         run_until(loop, &r.done);
         check_image(&r, "it/docker-multi", "2.0.0", "linux/arm/v7");
         CHECK_INT(r.image.kind, MANIFEST_DOCKER_LIST);
@@ -314,20 +314,20 @@ static void test_inspect_docker_and_single(void) {
         result_done(&r);
 
         /* A single arm64 image: not amd64, but its config is there to say so. */
-        CHECK_INT(registry_inspect(rc, registry, "it/single-oci", "0.1.0", &amd64, on_image, &r), 0);
+        CHECK_INT(inspect_into(rc, registry, "it/single-oci", "0.1.0", &amd64, &r), 0);
         run_until(loop, &r.done);
         CHECK_INT(r.error, 0);
         CHECK_INT(r.image.kind, MANIFEST_OCI_MANIFEST);
         CHECK(!r.image.provides_platform);
         CHECK(r.image.config);
         CHECK_STR(r.image.digest, seeded("it/single-oci", "0.1.0", NULL, "digest"));
-        CHECK_STR(r.image.manifest_digest, r.image.digest);
+        CHECK_STR(r.image.image_digest, r.image.digest);
         CHECK_STR(r.image.config_digest, seeded("it/single-oci", "0.1.0", NULL, "config_digest"));
         CHECK_INT(util_strv_length(r.image.platforms), 1);
         CHECK(r.image.platforms && streq(r.image.platforms[0], "linux/arm64"));
         result_done(&r);
 
-        CHECK_INT(registry_inspect(rc, registry, "it/single-docker", "0.2.0", &amd64, on_image, &r), 0);
+        CHECK_INT(inspect_into(rc, registry, "it/single-docker", "0.2.0", &amd64, &r), 0);
         run_until(loop, &r.done);
         CHECK_INT(r.error, 0);
         CHECK_INT(r.image.kind, MANIFEST_DOCKER_V2);
@@ -337,7 +337,7 @@ static void test_inspect_docker_and_single(void) {
         result_done(&r);
 
         /* Labels null in the config: no labels, no error. */
-        CHECK_INT(registry_inspect(rc, registry, "it/nolabels", "1.0.0", &amd64, on_image, &r), 0);
+        CHECK_INT(inspect_into(rc, registry, "it/nolabels", "1.0.0", &amd64, &r), 0);
         run_until(loop, &r.done);
         CHECK_INT(r.error, 0);
         CHECK(r.image.config && !r.image.config->labels);
@@ -485,7 +485,7 @@ static void test_cancel(void) {
         struct manifest_platform amd64 = {};
         CHECK_INT(manifest_platform_parse("linux/amd64", &amd64), 0);
         CHECK_INT(registry_list_tags(rc, registry, "it/many-tags", on_tags, &r[0]), 0);
-        CHECK_INT(registry_inspect(rc, registry, "it/oci-multi", "1.0.0", &amd64, on_image, &r[1]), 0);
+        CHECK_INT(inspect_into(rc, registry, "it/oci-multi", "1.0.0", &amd64, &r[1]), 0);
         CHECK_INT(registry_head_manifest(rc, registry, "it/oci-multi", "1.0.0", on_head, &r[2]), 0);
         /* Let the ping go out, then tear down with everything in flight. */
         uv_run(loop, UV_RUN_NOWAIT);

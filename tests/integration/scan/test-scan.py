@@ -387,6 +387,14 @@ class Images(ScanCase):
         self.assertRecord(run, self.expect("api/exact-no", "1.0.0", "1.0.0"))
         self.assertRecord(run, self.expect("api/comma", "1.1.0", "1.1.0"))
 
+    def test_inspection_budget(self):
+        # max_inspected_versions: 1 looks at the newest only; the next version's verdict says why
+        # the walk stopped.
+        run = self.scan(["%s/api/none" % REG], config={"max_inspected_versions": 1})
+        self.assertRecord(run, self.expect("api/none", "2.0.0", None, "incompatible"))
+        self.assertInspected(run, "api/none", ["2.0.0"])
+        self.assertIn("stopped after 1 version ", self.verdicts(run, "api/none")["1.0.0"])
+
     def test_no_compatible_version(self):
         run = self.scan(["%s/api/none" % REG])
         self.assertRecord(run, self.expect("api/none", "2.0.0", None, "incompatible"))
@@ -537,6 +545,9 @@ class Installed(ScanCase):
             write_json(os.path.join(d, "array.json"), [name, "0.2.7"]): None,
             write_json(os.path.join(d, "badname.json"), {"Not A Reference!": "1.0.0"}): "Not A Reference!",
             write_json(os.path.join(d, "number.json"), {name: 1}): name,
+            # Versions only (as tags are: SemVer, an optional v), each bad one named with its key.
+            write_json(os.path.join(d, "notsemver.json"), {name: "latest"}): name + '": version "latest"',
+            write_json(os.path.join(d, "escape.json"), {name: "\x1b[31m1.0.0\n"}): "\\u001b[31m1.0.0\\n",
         }
         for path, detail in cases.items():
             args = ["--once", "--json", "--config", files["config"], "--state-dir", first.state, "--installed", path]

@@ -232,7 +232,10 @@ class ServiceCase(unittest.TestCase):
         d = self.start(files)
         d.wait_ready()
         d.wait_idle_after_scan()
-        self.assertTrue(d.notify.lines("STATUS=Scanning "), d.notify.lines())
+        scanning = d.notify.lines("STATUS=Scanning ")
+        self.assertTrue(scanning, d.notify.lines())
+        for line in scanning:
+            self.assertRegex(line, r"^STATUS=Scanning [0-3]/3$")
         idle = d.notify.lines("STATUS=Idle")[-1]
         self.assertRegex(idle, r"^STATUS=Idle: 3 extensions, 0 updates; next scan \d\d:\d\d$")
         self.assertIn("scan 1 finished: 3 repositories", d.stderr())
@@ -555,6 +558,52 @@ class ServiceCase(unittest.TestCase):
         self.assertEqual(len(db_query(d.state, "SELECT * FROM installed")), 2)
         d.stop()
         self.assertEqual(d.exit, 0)
+
+    def test_api_version_detection_times_out(self):
+        """`docker extension version` that hangs: after 5 s its whole process group is killed (a child
+        was left running before) and the daemon goes on with the default."""
+        bindir = new_dir("bin")
+        child = os.path.join(bindir, "child.pid")
+        with open(os.path.join(bindir, "docker"), "w") as f:
+            f.write('#!/bin/sh\nsleep 300 &\necho $! > "%s"\nwait\n' % child)
+        os.chmod(os.path.join(bindir, "docker"), 0o755)
+        files = self.files(repositories=("svc/one",), config={"installed_source": "api"})
+        del files["cfg"]["extension_api_version"]
+        write_json(files["config"], files["cfg"])
+        env = self.env(files["dir"])
+        env["PATH"] = bindir + ":" + env["PATH"]
+        d = self.start(files, env=env)
+        d.wait_for("the helper to start", lambda: os.path.exists(child) and os.path.getsize(child) > 0, timeout=10)
+        d.wait_ready()
+        self.assertIn("Extension API 0.3.4 (default: ", d.stderr())
+        with open(child) as f:
+            pid = int(f.read())
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        with self.assertRaises(ProcessLookupError):
+            os.kill(pid, 0)
+        d.wait_idle_after_scan()
+        d.stop()
+        self.assertEqual(d.exit, 0)
+
+    def test_log_level(self):
+        quiet = self.files(repositories=("svc/one",), config={"log_level": "error"})
+        d = self.start(quiet)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        d.stop()
+        self.assertEqual(d.stderr(), "")
+        chatty = self.files(repositories=("svc/one",), config={"log_level": "debug"})
+        d = self.start(chatty)
+        d.wait_ready()
+        d.wait_idle_after_scan()
+        d.stop()
+        self.assertRegex(d.stderr(), r"debug: %s/svc/one: ok: latest 1.1.0, compatible 1.1.0" % REG)
 
     def test_bad_config_at_start(self):
         files = self.files()
