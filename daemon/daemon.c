@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "api.h"
+#include "buses.h"
 #include "config.h"
 #include "lock.h"
 #include "log.h"
@@ -29,6 +30,7 @@ struct daemon {
         struct service *service;
         struct supervisor *supervisor;
         struct api *api;
+        struct buses *buses;
         char *socket_path; /* the API socket to create when systemd passed none */
         int listen_fd;     /* the socket systemd passed (socket activation), or -1 */
         bool stopping;
@@ -50,11 +52,19 @@ static int attach_front_ends(struct daemon *d) {
         r = api_new(d->service, d->socket_path, d->listen_fd, &d->api);
         if (r < 0)
                 return r;
+        if (!d->options->no_dbus) {
+                r = buses_start(d->service, &d->buses);
+                if (r < 0) {
+                        log_error("cannot set up D-Bus: %s", strerror(-r));
+                        return r;
+                }
+        }
         return 0;
 }
 
 static void detach_front_ends(struct daemon *d) {
         api_free(TAKE_PTR(d->api));
+        buses_free(TAKE_PTR(d->buses));
         supervisor_free(TAKE_PTR(d->supervisor));
 }
 

@@ -97,6 +97,23 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
         "  key TEXT PRIMARY KEY NOT NULL,"
         "  value TEXT NOT NULL,"
         "  updated_at TEXT NOT NULL);",
+
+        /* 7: a notification is decided with the result that makes the update available and
+         * sent later, so the row holds its text and a pending state (sent_at NULL). Rows of
+         * earlier versions were recorded when sent. */
+        "CREATE TABLE notifications_7 ("
+        "  repository TEXT NOT NULL,"
+        "  version TEXT NOT NULL,"
+        "  title TEXT,"
+        "  installed TEXT,"
+        "  decided_at TEXT NOT NULL,"
+        "  sent_at TEXT,"
+        "  PRIMARY KEY (repository, version));"
+        "INSERT INTO notifications_7 (repository, version, decided_at, sent_at)"
+        "  SELECT repository, version, sent_at, sent_at FROM notifications;"
+        "DROP TABLE notifications;"
+        "ALTER TABLE notifications_7 RENAME TO notifications;"
+        "CREATE INDEX notifications_pending ON notifications (repository, version) WHERE sent_at IS NULL;",
 };
 
 enum stmt_id {
@@ -131,8 +148,11 @@ enum stmt_id {
         STMT_INSTALLED_SET,
         STMT_INSTALLED_REMOVE,
         STMT_INSTALLED_LIST,
+        STMT_INSTALLED_GET,
+        STMT_NOTIFICATION_DECIDE,
         STMT_NOTIFICATION_MARK,
         STMT_NOTIFICATION_GET,
+        STMT_NOTIFICATIONS_PENDING,
         STMT_STATE_GET,
         STMT_STATE_SET,
         STMT_STATE_DELETE,
@@ -232,9 +252,19 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 " updated_at = excluded.updated_at",
         [STMT_INSTALLED_REMOVE] = "DELETE FROM installed WHERE repository = ?1",
         [STMT_INSTALLED_LIST] = "SELECT repository, version FROM installed ORDER BY repository",
+        [STMT_INSTALLED_GET] = "SELECT version FROM installed WHERE repository = ?1",
+        [STMT_NOTIFICATION_DECIDE] =
+                "INSERT OR IGNORE INTO notifications (repository, version, title, installed, decided_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5)",
         [STMT_NOTIFICATION_MARK] =
-                "INSERT OR IGNORE INTO notifications (repository, version, sent_at) VALUES (?1, ?2, ?3)",
-        [STMT_NOTIFICATION_GET] = "SELECT 1 FROM notifications WHERE repository = ?1 AND version = ?2",
+                "INSERT INTO notifications (repository, version, decided_at, sent_at) VALUES (?1, ?2, ?3, ?3)"
+                " ON CONFLICT (repository, version) DO UPDATE SET sent_at = excluded.sent_at"
+                " WHERE sent_at IS NULL",
+        [STMT_NOTIFICATION_GET] =
+                "SELECT 1 FROM notifications WHERE repository = ?1 AND version = ?2 AND sent_at IS NOT NULL",
+        [STMT_NOTIFICATIONS_PENDING] =
+                "SELECT repository, version, title, installed FROM notifications WHERE sent_at IS NULL"
+                " ORDER BY repository, version",
         [STMT_STATE_GET] = "SELECT value FROM service_state WHERE key = ?1",
         [STMT_STATE_SET] =
                 "INSERT INTO service_state (key, value, updated_at) VALUES (?1, ?2, ?3)"
@@ -974,6 +1004,30 @@ static int tags_prune(struct store *s, const char *repository, const struct stor
         return 0;
 }
 
+/* The result just written makes an update available: record, in the same transaction, that
+ * the user is to hear of it, once per (repository, version) ever. The title and installed
+ * version are kept for the text, which may be sent long after. */
+static int notification_decide(struct store *s, const struct store_record *rec, time_t now) {
+        if (!rec->latest_compatible)
+                return 0;
+        _cleanup_free_ char *installed = NULL;
+        {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                int r = stmt_bind(s, STMT_INSTALLED_GET, 1, (const char *const[]){ rec->repository }, &st);
+                if (r >= 0)
+                        r = stmt_step(s, st);
+                if (r <= 0)
+                        return r;
+                r = column_strdup(st, 0, &installed);
+                if (r < 0)
+                        return r;
+        }
+        if (!select_is_update(installed, rec->latest_compatible))
+                return 0;
+        const char *texts[] = { rec->repository, rec->latest_compatible, rec->title, installed };
+        return exec_texts_time(s, STMT_NOTIFICATION_DECIDE, ELEMENTSOF(texts), texts, now);
+}
+
 static int put_result_locked(struct store *s, const struct store_record *rec, time_t checked_at, int64_t scan_id,
                              const struct store_tag *tags, size_t n_tags, const struct store_verdict *verdicts,
                              size_t n_verdicts, unsigned flags) {
@@ -1036,7 +1090,10 @@ static int put_result_locked(struct store *s, const struct store_record *rec, ti
                         return r;
         }
         const char *texts[] = { rec->repository };
-        return exec_texts(s, STMT_VERDICTS_PRUNE, ELEMENTSOF(texts), texts);
+        r = exec_texts(s, STMT_VERDICTS_PRUNE, ELEMENTSOF(texts), texts);
+        if (r < 0)
+                return r;
+        return notification_decide(s, rec, checked_at);
 }
 
 int store_put_result(struct store *s, const struct store_record *record, time_t checked_at, int64_t scan_id,
@@ -1442,6 +1499,46 @@ int store_notification_mark(struct store *s, const char *repository, const char 
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) > 0;
+}
+
+void store_notification_array_free(struct store_notification *a, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(a[i].repository);
+                free(a[i].version);
+                free(a[i].title);
+                free(a[i].installed);
+        }
+        free(a);
+}
+
+static int notification_from_row(sqlite3_stmt *st, void *ret) {
+        struct store_notification *n = ret;
+        char **dst[] = { &n->repository, &n->version, &n->title, &n->installed };
+        for (size_t i = 0; i < ELEMENTSOF(dst); i++) {
+                int r = column_strdup(st, (int) i, dst[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int store_notifications_pending(struct store *s, struct store_notification **ret, size_t *ret_n) {
+        if (!s || !ret || !ret_n)
+                return -EINVAL;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r = stmt_get(s, STMT_NOTIFICATIONS_PENDING, &st);
+        if (r < 0)
+                return r;
+        struct store_notification *a = NULL;
+        size_t n = 0;
+        r = rows_read(s, st, sizeof(*a), notification_from_row, (void **) &a, &n);
+        if (r < 0) {
+                store_notification_array_free(a, n);
+                return r;
+        }
+        *ret = a;
+        *ret_n = n;
+        return 0;
 }
 
 int store_notification_was_sent(struct store *s, const char *repository, const char *version) {

@@ -13,7 +13,7 @@
 struct store;
 
 /* The schema version this build writes; older databases are migrated up to it on open. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 /* Manifest bodies and config label sets larger than this are refused (-EFBIG). */
 #define STORE_BLOB_MAX (4u * 1024u * 1024u)
@@ -174,9 +174,24 @@ int store_installed_remove(struct store *s, const char *repository);
 /* Sorted by repository. */
 int store_installed_list(struct store *s, char ***ret_pairs);
 
-/* Once per (repository, version), ever: 1 when this call recorded it (send the
- * notification), 0 when it was recorded before. */
+/* Notifications, once per (repository, version) ever. store_put_result decides one, in its
+ * own transaction, when the result it writes makes an update available over the installed
+ * version (pending); the notifier sends the pending ones and marks each sent. */
+struct store_notification {
+        char *repository;
+        char *version;   /* the available version, latest_compatible as the registry spells it */
+        char *title;     /* of that version, or NULL */
+        char *installed; /* the installed version when it was decided */
+};
+
+void store_notification_array_free(struct store_notification *a, size_t n);
+/* Decided and not yet sent, by repository: one scan decides in the order its repositories
+ * finish, which says nothing to the reader. */
+int store_notifications_pending(struct store *s, struct store_notification **ret, size_t *ret_n);
+/* Records (repository, version) as sent, decided or not: 1 when this call did, 0 when it
+ * was sent before. */
 int store_notification_mark(struct store *s, const char *repository, const char *version, time_t now);
+/* 1 when (repository, version) was sent, else 0. */
 int store_notification_was_sent(struct store *s, const char *repository, const char *version);
 
 /* The service's own state (the next scan time, the backoff…) by key: get returns 1 and *ret

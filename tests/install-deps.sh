@@ -7,6 +7,7 @@ packages=(
   libmicrohttpd-dev libssl-dev systemd dbus
   docker-registry skopeo python3 python3-cryptography openssl jq procps nghttp2-server time
   curl util-linux
+  dunst xvfb python3-dbus python3-gi
 )
 missing=()
 for p in "${packages[@]}"; do

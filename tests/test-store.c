@@ -126,7 +126,7 @@ static void test_migrations(void) {
 
                 sqlite3 *db = raw_open(dir);
                 CHECK_INT(raw_int(db, "PRAGMA user_version"), k);
-                static const long long tables_at[] = { 0, 3, 6, 7, 9, 9, 10 };
+                static const long long tables_at[] = { 0, 3, 6, 7, 9, 9, 10, 10 };
                 CHECK_INT(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                       " AND name <> 'sqlite_sequence'"),
                           tables_at[k]);
@@ -151,8 +151,12 @@ static void test_migrations(void) {
                         raw_exec(db, "INSERT INTO verdicts (repository, tag, digest, compatible, reason)"
                                      " VALUES ('old/repo', '1.0.0', 'sha256:old', 1, 'fine');");
                 if (k >= 4)
-                        raw_exec(db, "INSERT INTO notifications VALUES ('old/repo', '1.0.0', '2026-01-01T00:00:00Z');"
-                                     "INSERT INTO installed VALUES ('old/repo', '0.9.0', '2026-01-01T00:00:00Z');");
+                        raw_exec(db, k >= 7 ? "INSERT INTO notifications (repository, version, decided_at, sent_at)"
+                                              " VALUES ('old/repo', '1.0.0', '2026-01-01T00:00:00Z',"
+                                              " '2026-01-01T00:00:00Z');"
+                                              "INSERT INTO installed VALUES ('old/repo', '0.9.0', '2026-01-01T00:00:00Z');"
+                                            : "INSERT INTO notifications VALUES ('old/repo', '1.0.0', '2026-01-01T00:00:00Z');"
+                                              "INSERT INTO installed VALUES ('old/repo', '0.9.0', '2026-01-01T00:00:00Z');");
                 sqlite3_close(db);
 
                 s = open_ok(dir);
@@ -684,6 +688,81 @@ static void test_notifications(void) {
         CHECK_STR(when, "2026-11-28T13:00:00Z");
 }
 
+static void check_pending(struct store *s, const char *expect) {
+        struct store_notification *a = NULL;
+        size_t n = 0;
+        REQUIRE_OK(store_notifications_pending(s, &a, &n));
+        _cleanup_free_ char *got = strdup("");
+        for (size_t i = 0; i < n; i++) {
+                char *next = util_printf("%s%s%s %s %s %s", got, i ? "; " : "", a[i].repository, a[i].version,
+                                         a[i].title ? a[i].title : "-", a[i].installed ? a[i].installed : "-");
+                free(got);
+                got = next;
+        }
+        store_notification_array_free(a, n);
+        CHECK_STR(got, expect);
+}
+
+/* The result that makes an update available decides its notification in the same
+ * transaction; it stays pending until marked sent, and is never decided twice. */
+static void test_notification_decisions(void) {
+        _cleanup_free_ char *dir = new_dir("decide");
+        struct store *s = open_ok(dir);
+        REQUIRE_OK(store_set_repositories(s, repos3, ELEMENTSOF(repos3), T0));
+        struct store_record disk = { .repository = "docker/disk-usage-extension", .title = "Disk usage",
+                                     .latest_compatible = "0.2.8", .status = "ok" };
+        struct store_record tool = { .repository = "ghcr.io/acme/tool", .title = "Tool",
+                                     .latest_compatible = "v1.2.0", .status = "ok" };
+
+        /* Not installed: no update, nothing to tell. */
+        REQUIRE_OK(store_put_result(s, &disk, T0, 0, NULL, 0, NULL, 0, 0));
+        check_pending(s, "");
+
+        REQUIRE_OK(store_installed_set(s, "docker/disk-usage-extension", "0.2.7", T0));
+        REQUIRE_OK(store_installed_set(s, "ghcr.io/acme/tool", "1.2.0", T0));
+        REQUIRE_OK(store_put_result(s, &disk, T0 + 1, 0, NULL, 0, NULL, 0, 0));
+        REQUIRE_OK(store_put_result(s, &tool, T0 + 1, 0, NULL, 0, NULL, 0, 0));
+        check_pending(s, "docker/disk-usage-extension 0.2.8 Disk usage 0.2.7");
+        CHECK_INT(store_notification_was_sent(s, "docker/disk-usage-extension", "0.2.8"), 0);
+
+        /* A rescan of the same result decides nothing new, and a restart keeps it pending. */
+        REQUIRE_OK(store_put_result(s, &disk, T0 + 2, 0, NULL, 0, NULL, 0, 0));
+        store_free(s);
+        s = open_ok(dir);
+        check_pending(s, "docker/disk-usage-extension 0.2.8 Disk usage 0.2.7");
+
+        CHECK_INT(store_notification_mark(s, "docker/disk-usage-extension", "0.2.8", T0 + 3), 1);
+        CHECK_INT(store_notification_mark(s, "docker/disk-usage-extension", "0.2.8", T0 + 4), 0);
+        CHECK_INT(store_notification_was_sent(s, "docker/disk-usage-extension", "0.2.8"), 1);
+        check_pending(s, "");
+        REQUIRE_OK(store_put_result(s, &disk, T0 + 5, 0, NULL, 0, NULL, 0, 0));
+        check_pending(s, "");
+
+        /* A newer version is news again; a failed write decides nothing. */
+        disk.latest_compatible = "0.2.9";
+        disk.title = NULL;
+        struct store_tag bad = {};
+        CHECK_INT(store_put_result(s, &disk, T0 + 6, 0, &bad, 1, NULL, 0, 0), -EINVAL);
+        check_pending(s, "");
+        struct store_verdict dup[] = { { .tag = "0.2.9" }, { .tag = NULL } };
+        CHECK_INT(store_put_result(s, &disk, T0 + 6, 0, NULL, 0, dup, 2, 0), -EINVAL);
+        REQUIRE_OK(store_put_result(s, &disk, T0 + 6, 0, NULL, 0, NULL, 0, 0));
+        check_pending(s, "docker/disk-usage-extension 0.2.9 - 0.2.7");
+
+        /* Pending ones come by repository, whenever each was decided. */
+        REQUIRE_OK(store_installed_set(s, "aaa/first-by-name", "1.0.0", T0));
+        struct store_record first = { .repository = "aaa/first-by-name", .title = "First",
+                                      .latest_compatible = "1.1.0", .status = "ok" };
+        REQUIRE_OK(store_put_result(s, &first, T0 + 7, 0, NULL, 0, NULL, 0, 0));
+        check_pending(s, "aaa/first-by-name 1.1.0 First 1.0.0; docker/disk-usage-extension 0.2.9 - 0.2.7");
+        sqlite3 *db = raw_open(dir);
+        _cleanup_free_ char *decided =
+                raw_text(db, "SELECT decided_at FROM notifications WHERE version = '0.2.9'");
+        sqlite3_close(db);
+        CHECK_STR(decided, "2026-11-28T13:00:06Z");
+        store_free(s);
+}
+
 static void test_blobs(void) {
         _cleanup_free_ char *dir = new_dir("blobs");
         struct store *s = open_ok(dir);
@@ -1177,6 +1256,7 @@ int main(void) {
         test_service_state();
         test_update_available();
         test_notifications();
+        test_notification_decisions();
         test_blobs();
         test_scans();
         test_time();
