@@ -10,27 +10,10 @@
 
 #include "util.h"
 
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0700) < 0 && errno != EEXIST)
-                        return -errno;
-                *s = '/';
-        }
-        if (mkdir(p, 0700) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 int lock_acquire(const char *state_dir, char **ret_error) {
-        int r = mkdir_parents(state_dir);
+        int r = util_mkdir_parents(state_dir, 0700);
         if (r < 0) {
-                *ret_error = util_printf("%s: cannot create the state directory: %s", state_dir, strerror(-r));
+                *ret_error = util_printf("%s: cannot create the state directory: %s", state_dir, util_strerror(r));
                 return r;
         }
         _cleanup_free_ char *path = util_printf("%s/lock", state_dir);
@@ -39,7 +22,7 @@ int lock_acquire(const char *state_dir, char **ret_error) {
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0) {
                 r = -errno;
-                *ret_error = util_printf("%s: %s", path, strerror(-r));
+                *ret_error = util_printf("%s: %s", path, util_strerror(r));
                 return r;
         }
         if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -64,7 +47,7 @@ int lock_acquire(const char *state_dir, char **ret_error) {
         int len = snprintf(pid, sizeof(pid), "%ld\n", (long) getpid());
         if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t) len, 0) != len) {
                 r = -errno;
-                *ret_error = util_printf("%s: cannot write: %s", path, strerror(-r));
+                *ret_error = util_printf("%s: cannot write: %s", path, util_strerror(r));
                 close(fd);
                 return r;
         }

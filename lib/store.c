@@ -538,31 +538,6 @@ static int tx_end(struct store *s, int r) {
         return k < 0 ? k : r;
 }
 
-static int mkdir_parents(const char *dir, mode_t mode) {
-        _cleanup_free_ char *p = strdup(dir);
-        if (!p)
-                return -ENOMEM;
-        for (char *c = p + 1;; c++) {
-                if (*c != '/' && *c != 0)
-                        continue;
-                char saved = *c;
-                *c = 0;
-                if (mkdir(p, mode) == 0) {
-                        /* The umask may have taken bits away (0500 leaves us unable to go on). */
-                        if (chmod(p, mode) < 0)
-                                return -errno;
-                } else if (errno != EEXIST)
-                        return -errno;
-                *c = saved;
-                if (!saved)
-                        break;
-        }
-        struct stat st;
-        if (stat(dir, &st) < 0)
-                return -errno;
-        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
 static void set_error(char **ret_error, char *message) {
         if (ret_error)
                 *ret_error = message;
@@ -668,7 +643,7 @@ int store_open_at_version(const char *dir, unsigned version, struct store **ret,
         if (!dir || !ret || version > STORE_SCHEMA_VERSION)
                 return -EINVAL;
 
-        int r = mkdir_parents(dir, 0700);
+        int r = util_mkdir_parents(dir, 0700);
         if (r < 0) {
                 set_error(ret_error, util_printf("%s: cannot create the state directory: %s", dir, strerror(-r)));
                 return r;

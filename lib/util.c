@@ -164,6 +164,37 @@ const char *util_read_file_strerror(int error) {
         }
 }
 
+int util_mkdir_parents(const char *dir, mode_t mode) {
+        _cleanup_free_ char *p = strdup(dir);
+        if (!p)
+                return -ENOMEM;
+        for (char *c = p + 1;; c++) {
+                if (*c != '/' && *c != 0)
+                        continue;
+                char saved = *c;
+                *c = 0;
+                if (mkdir(p, mode) == 0) {
+                        /* The umask may have taken bits away (0500 leaves us unable to go on). */
+                        if (chmod(p, mode) < 0)
+                                return -errno;
+                } else if (errno != EEXIST)
+                        return -errno;
+                *c = saved;
+                if (!saved)
+                        break;
+        }
+        struct stat st;
+        if (stat(dir, &st) < 0)
+                return -errno;
+        return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+const char *util_strerror(int error) {
+        if (error == -ENOSPC || error == -EDQUOT)
+                return "disk full";
+        return strerror(-error);
+}
+
 int util_open_std_fds(void) {
         for (int fd = 0; fd <= 2; fd++) {
                 if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)

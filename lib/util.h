@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -71,6 +72,12 @@ int64_t util_now_ms(void);
 int util_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
 /* The reason for a util_read_file error, for a message after "PATH: ". */
 const char *util_read_file_strerror(int error);
+
+/* Creates dir and its missing parents with mode, whatever the umask. 0 (also when dir exists and
+ * is a directory), -ENOTDIR, or -errno. */
+int util_mkdir_parents(const char *dir, mode_t mode);
+/* strerror, in the words a person acts on for a full disk ("disk full" for ENOSPC and EDQUOT). */
+const char *util_strerror(int error);
 
 /* Opens /dev/null on each of the standard descriptors 0-2 that is closed, so nothing opened later
  * (a socket, libuv's own pipes) takes their place and gets written to or closed as a stream.

@@ -105,8 +105,9 @@ else
   failed=$((failed + 1))
   echo "FAIL: extupdatectl --version" >&2
 fi
-expect 1 "" "does not serve yet" -- status
-expect 1 "" "does not serve yet" -- --socket /nonexistent list
+# The daemon's commands need it running; without it they say how to start it.
+expect 1 "" "systemctl --user start extupdated.socket" -- --socket /nonexistent status
+expect 1 "" "extupdated is not running" -- --socket /nonexistent list
 expect 1 "" 'unknown command "bogus"' -- bogus
 expect 1 "" "which command" --
 expect 1 "" "Try 'extupdatectl --help'" -- --no-such-option
