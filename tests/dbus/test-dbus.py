@@ -423,10 +423,12 @@ class Daemon1Test(DBusTestCase):
         last = int(client.get("LastScan"))
         self.assertEqual(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(last // 1000000)), finished_at)
         self.assertEqual(last % 1000000, 0)
-        states = [str(c["State"]) for c in client.changes if "State" in c]
-        self.assertIn("idle", states)
-        self.assertTrue(any("LastScan" in c and int(c["LastScan"]) == last for c in client.changes))
-        self.assertTrue(any("UpdateCount" in c and int(c["UpdateCount"]) == 2 for c in client.changes))
+        # PropertiesChanged may follow ScanFinished: wait for each change rather than look once.
+        wait_for("State idle announced", lambda: any(str(c.get("State", "")) == "idle" for c in client.changes))
+        wait_for("LastScan announced",
+                 lambda: any("LastScan" in c and int(c["LastScan"]) == last for c in client.changes))
+        wait_for("UpdateCount announced",
+                 lambda: any("UpdateCount" in c and int(c["UpdateCount"]) == 2 for c in client.changes))
 
         self.assertEqual(sorted(tuple(str(x) for x in u) for u in client.daemon.ListUpdates()),
                          [(repo("acme/disk"), "0.2.7", "0.2.8", "Disk usage"),
