@@ -104,13 +104,21 @@ class DelayProxy:
 
     def __init__(self, port, rtt_ms):
         self.target, self.rtt = port, rtt_ms / 1000.0
+        # The loop holds its tasks weakly: one nobody references can be collected mid-copy.
+        self.tasks = set()
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         server = asyncio.run_coroutine_threadsafe(asyncio.start_server(self.handle, "127.0.0.1", 0),
                                                   self.loop).result()
         self.port = server.sockets[0].getsockname()[1]
 
+    def keep(self, task):
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
     async def handle(self, reader, writer):
+        self.keep(asyncio.current_task())
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
         except OSError:
@@ -138,7 +146,7 @@ class DelayProxy:
                 writer.write(data)
                 await writer.drain()
 
-        sender = asyncio.ensure_future(send())
+        sender = self.keep(asyncio.ensure_future(send()))
         try:
             while True:
                 data = await reader.read(65536)
