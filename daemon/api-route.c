@@ -98,6 +98,12 @@ bool api_content_type_is_json(const char *content_type) {
 }
 
 static cJSON *parse_object(const char *body, size_t len, struct api_refusal *ret_refusal, int *ret_r) {
+        if (util_json_has_nul_escape(body, len)) {
+                *ret_r = refuse(ret_refusal, 400, NULL,
+                                util_printf("the request body holds a NUL character (\\u0000), which no "
+                                            "repository or version contains"));
+                return NULL;
+        }
         cJSON *j = cJSON_ParseWithLength(body, len);
         if (!j) {
                 *ret_r = refuse(ret_refusal, 400, NULL, util_printf("the request body is not valid JSON"));

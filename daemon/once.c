@@ -66,18 +66,6 @@ int once_check_config(const char *config) {
         return status;
 }
 
-/* Whether JSON text holds a \u0000 escape: cJSON would cut that string there without a word. */
-static bool json_has_nul_escape(const char *text, size_t len) {
-        for (size_t i = 0; i + 1 < len; i++) {
-                if (text[i] != '\\')
-                        continue;
-                if (text[i + 1] == 'u' && i + 5 < len && strncmp(text + i + 2, "0000", 4) == 0)
-                        return true;
-                i++; /* skip the escaped character: in \\u0000 the backslash is what is escaped */
-        }
-        return false;
-}
-
 /* Reads `{"repository": "version"}` into pairs of familiar names and versions; prints what is wrong,
  * each bad entry by its key, quoted, as the file is not ours. */
 static int read_installed(const char *path, char ***ret_pairs) {
@@ -89,7 +77,7 @@ static int read_installed(const char *path, char ***ret_pairs) {
                         r == -EFBIG ? "larger than 1 MiB" : util_read_file_strerror(r));
                 return r;
         }
-        if (json_has_nul_escape(text, len) || memchr(text, 0, len)) {
+        if (util_json_has_nul_escape(text, len) || memchr(text, 0, len)) {
                 fprintf(stderr, "error: %s: a string holds a NUL character (\\u0000), which no repository "
                                 "or version may contain\n", path);
                 return -EINVAL;

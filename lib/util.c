@@ -189,6 +189,18 @@ int util_mkdir_parents(const char *dir, mode_t mode) {
         return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* Whether JSON text holds a \u0000 escape: cJSON would cut that string there without a word. */
+bool util_json_has_nul_escape(const char *text, size_t len) {
+        for (size_t i = 0; i + 1 < len; i++) {
+                if (text[i] != '\\')
+                        continue;
+                if (text[i + 1] == 'u' && i + 5 < len && strncmp(text + i + 2, "0000", 4) == 0)
+                        return true;
+                i++; /* skip the escaped character: in \\u0000 the backslash is what is escaped */
+        }
+        return false;
+}
+
 const char *util_strerror(int error) {
         if (error == -ENOSPC || error == -EDQUOT)
                 return "disk full";

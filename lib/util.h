@@ -76,6 +76,9 @@ const char *util_read_file_strerror(int error);
 /* Creates dir and its missing parents with mode, whatever the umask. 0 (also when dir exists and
  * is a directory), -ENOTDIR, or -errno. */
 int util_mkdir_parents(const char *dir, mode_t mode);
+/* Whether JSON text holds a \u0000 escape: cJSON cuts such a string at the NUL without a word, so a
+ * caller that must not take "1.0.0\u0000evil" for "1.0.0" refuses the text first. */
+bool util_json_has_nul_escape(const char *text, size_t len);
 /* strerror, in the words a person acts on for a full disk ("disk full" for ENOSPC and EDQUOT). */
 const char *util_strerror(int error);
 

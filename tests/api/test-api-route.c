@@ -88,6 +88,9 @@ static void test_version_body(void) {
                 { "[\"1.2.3\"]", NULL, "JSON object" },
                 { "{\"version\": \"1.2.3\"", NULL, "not valid JSON" },
                 { "", NULL, "not valid JSON" },
+                /* cJSON would cut the string at the NUL and take "1.0.0". */
+                { "{\"version\": \"1.0.0\\u0000evil\"}", NULL, "NUL character" },
+                { "{\"version\": \"1.0.0\", \"x\": \"\\\\u0000\"}", "1.0.0", NULL },
         };
         for (size_t i = 0; i < ELEMENTSOF(table); i++) {
                 check_context = table[i].body;
