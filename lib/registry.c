@@ -15,6 +15,7 @@
 #include "host.h"
 #include "http.h"
 #include "reference.h"
+#include "text.h"
 #include "util.h"
 
 /* Longest registry error text repeated in a message. */
@@ -198,21 +199,6 @@ static void host_start_ping(struct host *h);
 
 /* ---- Small helpers ------------------------------------------------------------------------ */
 
-/* Registry text made safe to repeat: printable ASCII, bounded. */
-static char *sanitize(const char *s, size_t max) {
-        size_t n = strnlen(s, max);
-        char *out = malloc(n + 4);
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                out[i] = ((unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7f) ? s[i] : ' ';
-        if (s[n]) {
-                memcpy(out + n, "...", 4);
-        } else
-                out[n] = 0;
-        return out;
-}
-
 static bool path_valid(const char *p) {
         size_t n = strlen(p);
         if (n == 0 || n > REFERENCE_PATH_MAX || p[0] == '/' || p[n - 1] == '/' || strstr(p, "//"))
@@ -271,7 +257,7 @@ static char *error_detail(const struct http_response *resp) {
                 if (c || m) {
                         _cleanup_free_ char *joined =
                                 util_printf("%s%s%s", c ? c : "", c && m ? " " : "", m ? m : "");
-                        out = joined ? sanitize(joined, DETAIL_MAX) : NULL;
+                        out = joined ? text_escape_str(joined, DETAIL_MAX) : NULL;
                 }
                 cJSON_Delete(j);
                 return out;
@@ -281,7 +267,7 @@ static char *error_detail(const struct http_response *resp) {
                 size_t n = strcspn(resp->body, "\r\n");
                 _cleanup_free_ char *line = strndup(resp->body, n);
                 if (line && *line)
-                        out = sanitize(line, 100);
+                        out = text_escape_str(line, 100);
         }
         return out;
 }
@@ -533,7 +519,7 @@ static void on_ping(const struct http_response *resp, void *userdata) {
         if (resp->error && resp->error != -EKEYREJECTED && resp->status == 0 && h->https && h->allow_http &&
             !h->http_fallback_tried) {
                 char *u = util_printf("http://%s", h->base_url + strlen("https://"));
-                h->https_error = sanitize(resp->error_message ? resp->error_message : strerror(-resp->error), 300);
+                h->https_error = text_escape_str(resp->error_message ? resp->error_message : strerror(-resp->error), 300);
                 if (u) {
                         free(h->base_url);
                         h->base_url = u;
@@ -910,7 +896,7 @@ static void op_authorize(struct op *op) {
 static void op_fail_status(struct op *op, const struct http_response *resp) {
         _cleanup_free_ char *detail = error_detail(resp);
         const char *retry = resp->status == 429 ? http_response_header(resp, "Retry-After") : NULL;
-        _cleanup_free_ char *retry_s = retry ? sanitize(retry, 40) : NULL;
+        _cleanup_free_ char *retry_s = retry ? text_escape_str(retry, 40) : NULL;
         op_fail(op, status_error(resp->status), "HTTP %ld%s%s%s%s%s", resp->status, detail ? " " : "",
                 detail ? detail : "", resp->status == 429 ? " (pull rate limit)" : "",
                 retry_s ? "; Retry-After: " : "", retry_s ? retry_s : "");
@@ -1069,7 +1055,7 @@ static int op_verify(struct op *op, const struct http_response *resp, const char
                      char digest[static 72]) {
         util_sha256_digest(resp->body, resp->body_len, digest);
         if (expected && !streq(digest, expected)) {
-                _cleanup_free_ char *e = sanitize(expected, 80);
+                _cleanup_free_ char *e = text_escape_str(expected, 80);
                 op_fail(op, -EBADMSG, "%s digest mismatch: expected %s, content is %s", what, e ? e : "?", digest);
                 return -EBADMSG;
         }
@@ -1228,7 +1214,7 @@ static void on_response(const struct http_response *resp, void *userdata) {
                  * registry's credentials nor its tokens. */
                 /* Without the query: a CDN's signed URL holds its own credentials. */
                 _cleanup_free_ char *bare = resp->url ? strndup(resp->url, strcspn(resp->url, "?#")) : NULL;
-                _cleanup_free_ char *where = bare ? sanitize(bare, 200) : NULL;
+                _cleanup_free_ char *where = bare ? text_escape_str(bare, 200) : NULL;
                 op_fail(op, -EACCES, "HTTP 401 from %s, where the registry redirected: not the registry, so no "
                         "credentials or token are sent there",
                         where ? where : "a redirect target");
@@ -1928,7 +1914,7 @@ _printf_(3, 4) static int link_fail(char **ret_error, int r, const char *fmt, ..
 }
 
 int registry_resolve_link(const char *page_url, const char *reference, char **ret, char **ret_error) {
-        _cleanup_free_ char *shown = sanitize(reference, 200);
+        _cleanup_free_ char *shown = text_escape_str(reference, 200);
         _cleanup_(curl_url_cleanupp) CURLU *base = curl_url();
         _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
         if (!base || !u || !shown)
