@@ -3,8 +3,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <strings.h>
 
 #include "text.h"
@@ -155,20 +153,6 @@ static char *origin_of(CURLU *u) {
         return out;
 }
 
-_printf_(3, 4) static int fail(char **ret_error, int r, const char *fmt, ...) {
-        if (ret_error) {
-                va_list ap;
-                char *s = NULL;
-                va_start(ap, fmt);
-                if (vasprintf(&s, fmt, ap) < 0)
-                        s = NULL;
-                va_end(ap);
-                free(*ret_error);
-                *ret_error = s;
-        }
-        return r;
-}
-
 int link_header_resolve(const char *page_url, const char *reference, char **ret, char **ret_error) {
         _cleanup_free_ char *shown = text_escape_str(reference, 200);
         _cleanup_(curl_url_cleanupp) CURLU *base = curl_url();
@@ -177,18 +161,18 @@ int link_header_resolve(const char *page_url, const char *reference, char **ret,
                 return -ENOMEM;
         if (curl_url_set(base, CURLUPART_URL, page_url, 0) != CURLUE_OK ||
             curl_url_set(u, CURLUPART_URL, page_url, 0) != CURLUE_OK)
-                return fail(ret_error, -EINVAL, "page URL %s is not a URL", page_url);
+                return util_fail(ret_error, -EINVAL, "page URL %s is not a URL", page_url);
         /* Set on a handle that holds the page URL, a relative reference is resolved against it. */
         if (curl_url_set(u, CURLUPART_URL, reference, 0) != CURLUE_OK)
-                return fail(ret_error, -EINVAL, "\"%s\" is not a URL", shown);
+                return util_fail(ret_error, -EINVAL, "\"%s\" is not a URL", shown);
         _cleanup_free_ char *want = origin_of(base), *got = origin_of(u);
         if (!want || !got)
-                return fail(ret_error, -EINVAL, "\"%s\" has no usable scheme or host", shown);
+                return util_fail(ret_error, -EINVAL, "\"%s\" has no usable scheme or host", shown);
         if (!streq(want, got))
-                return fail(ret_error, -EPERM, "%s points to another host or scheme than %s", shown, page_url);
+                return util_fail(ret_error, -EPERM, "%s points to another host or scheme than %s", shown, page_url);
         _cleanup_(curl_freep) char *url = NULL;
         if (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
-                return fail(ret_error, -EINVAL, "\"%s\" is not a URL", shown);
+                return util_fail(ret_error, -EINVAL, "\"%s\" is not a URL", shown);
         char *r = strdup(url);
         if (!r)
                 return -ENOMEM;

@@ -51,17 +51,10 @@ struct token_cache {
         unsigned mark;
 };
 
-static void free_secret(char *s) {
-        if (!s)
-                return;
-        explicit_bzero(s, strlen(s));
-        free(s);
-}
-
 static void entry_free(struct entry *e) {
         if (!e)
                 return;
-        free_secret(e->token);
+        util_free_secret(e->token);
         util_strv_free(e->scopes);
         free(e);
 }
