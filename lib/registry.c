@@ -110,15 +110,18 @@ struct registry_client {
         struct registry_stats stats;
 };
 
+/* The caller's callback, whose type the operation's kind tells. */
+union op_callback {
+        registry_tags_fn tags;
+        registry_head_fn head;
+        registry_manifest_fn manifest;
+        registry_config_fn config;
+};
+
 /* The callback of a cancelled operation, waiting to be called from the loop. */
 struct notice {
         enum op_kind kind;
-        union {
-                registry_tags_fn tags;
-                registry_head_fn head;
-                registry_manifest_fn manifest;
-                registry_config_fn config;
-        } cb;
+        union op_callback cb;
         void *userdata;
         int error;
         char *message;
@@ -167,12 +170,7 @@ struct op {
         char **visited;
         bool without_n;
 
-        union {
-                registry_tags_fn tags;
-                registry_head_fn head;
-                registry_manifest_fn manifest;
-                registry_config_fn config;
-        } cb;
+        union op_callback cb;
         void *userdata;
         struct op *next;
 };
