@@ -438,15 +438,6 @@ const char *auth_cache_lookup(struct auth_cache *c, const struct token_cache_key
         return c ? token_cache_lookup(c->tokens, key, scope, now_ms) : NULL;
 }
 
-static bool token_is_valid(const char *t) {
-        if (!*t)
-                return false;
-        for (; *t; t++)
-                if ((unsigned char) *t <= 0x20 || (unsigned char) *t >= 0x7f)
-                        return false;
-        return true;
-}
-
 /* ---- token responses ---- */
 
 static bool parse_digits(const char **p, unsigned n, int *ret) {
@@ -521,7 +512,7 @@ int auth_parse_token_response(const char *body, size_t len, int64_t now_ms, char
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "token");
         if (!cJSON_IsString(t) || !*t->valuestring)
                 t = cJSON_GetObjectItemCaseSensitive(j, "access_token");
-        if (!cJSON_IsString(t) || !token_is_valid(t->valuestring))
+        if (!cJSON_IsString(t) || !token_cache_token_valid(t->valuestring))
                 goto out;
 
         int64_t expires_in = DEFAULT_EXPIRES_IN_S;
