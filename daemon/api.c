@@ -112,14 +112,6 @@ static bool peer_allowed(struct api *a, struct MHD_Connection *c, struct ucred *
         return ret->uid == a->uid || ret->uid == 0;
 }
 
-static cJSON *time_or_null(time_t t) {
-        char buf[21];
-        if (t <= 0)
-                return cJSON_CreateNull();
-        util_format_time(t, buf);
-        return cJSON_CreateString(buf);
-}
-
 static cJSON *string_or_null(const char *s) {
         return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
@@ -145,7 +137,7 @@ static enum MHD_Result get_status(struct api *a, struct MHD_Connection *c) {
         cJSON *o = cJSON_CreateObject();
         bool ok = o && add(o, "version", cJSON_CreateString(EXTUPDATED_VERSION)) &&
                   add(o, "state", cJSON_CreateString(st.scanning ? "scanning" : "idle")) &&
-                  add(o, "last_scan", last_scan_json(&st)) && add(o, "next_scan_at", time_or_null(st.next_scan_at)) &&
+                  add(o, "last_scan", last_scan_json(&st)) && add(o, "next_scan_at", report_time_json(st.next_scan_at)) &&
                   add(o, "scan_deferred", string_or_null(st.scan_deferred)) &&
                   add(o, "extension_api_version", string_or_null(st.extension_api_version)) &&
                   add(o, "platform", string_or_null(st.platform)) &&

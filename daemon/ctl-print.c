@@ -5,31 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text.h"
 #include "util.h"
 
 char *ctl_escape(const char *s) {
-        if (!s)
-                return strdup("-");
-        size_t n = strlen(s);
-        char *out = malloc(n * 4 + 1);
-        if (!out)
-                return NULL;
-        char *o = out;
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                /* C1 controls arrive in UTF-8 as 0xC2 0x80..0x9F; some terminals act on them too. */
-                if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-                        o += sprintf(o, "\\x%02x", p[1]);
-                        p++;
-                } else if (*p < 0x20 || *p == 0x7f)
-                        o += sprintf(o, "\\x%02x", *p);
-                else if (*p == '\\') {
-                        *o++ = '\\';
-                        *o++ = '\\';
-                } else
-                        *o++ = (char) *p;
-        }
-        *o = '\0';
-        return out;
+        return s ? text_escape_str(s, SIZE_MAX) : strdup("-");
 }
 
 void ctl_relative_time(time_t t, time_t now, char buf[static 32]) {

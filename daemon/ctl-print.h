@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <time.h>
 
-/* s with control characters (C0, DEL, C1) written as \xNN and backslashes doubled, so nothing a registry or
- * the daemon sent can move the cursor or change the terminal; "-" for NULL. malloc'd; NULL on OOM. */
+/* s as text_escape writes it (control characters and bytes that are not UTF-8 as \xNN, backslashes
+ * doubled), so nothing a registry or the daemon sent can move the cursor or change the terminal; "-"
+ * for NULL. malloc'd; NULL on OOM. */
 char *ctl_escape(const char *s);
 
 /* "just now", "5 min ago", "2 h ago", "3 d ago", "in 4 h" for t relative to now, into buf. */

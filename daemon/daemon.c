@@ -141,11 +141,7 @@ int daemon_run(const struct daemon_options *o) {
         log_open();
         /* A client that goes away mid-answer is an error on that write, not the end of the daemon. */
         signal(SIGPIPE, SIG_IGN);
-        if (o->state_dir)
-                state_dir = strdup(o->state_dir);
-        else if (config_default_state_dir(&state_dir) < 0)
-                state_dir = NULL;
-        if (!state_dir) {
+        if (config_state_dir(o->state_dir, &state_dir) < 0) {
                 log_error("no state directory: set --state-dir, XDG_STATE_HOME or HOME");
                 return 1;
         }

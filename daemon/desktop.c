@@ -51,17 +51,30 @@ static int metered_got(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
         return 1;
 }
 
+/* The Get of NetworkManager's Metered property, for both ways of asking. */
+static int metered_get_message(struct desktop *d, sd_bus_message **ret) {
+        sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_method_call(bus_sd(d->bus), &m, NM_NAME, NM_PATH, "org.freedesktop.DBus.Properties",
+                                               "Get");
+        /* Asking must not start NetworkManager where it is installed but not wanted. */
+        if (r >= 0)
+                r = sd_bus_message_set_auto_start(m, 0);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "ss", NM_NAME, "Metered");
+        if (r < 0) {
+                sd_bus_message_unref(m);
+                return r;
+        }
+        *ret = m;
+        return 0;
+}
+
 /* At start, before the first scheduled scan can begin: a short blocking Get, so a scan due at
  * start on a metered connection waits from the first moment. */
 static void metered_read_now(struct desktop *d) {
         sd_bus_message *m = NULL, *reply = NULL;
         sd_bus_error error = SD_BUS_ERROR_NULL;
-        int r = sd_bus_message_new_method_call(bus_sd(d->bus), &m, NM_NAME, NM_PATH, "org.freedesktop.DBus.Properties",
-                                               "Get");
-        if (r >= 0)
-                r = sd_bus_message_set_auto_start(m, 0);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", NM_NAME, "Metered");
+        int r = metered_get_message(d, &m);
         if (r >= 0)
                 r = sd_bus_call(bus_sd(d->bus), m, 2 * 1000 * 1000, &error, &reply);
         uint32_t value;
@@ -75,13 +88,7 @@ static void metered_read_now(struct desktop *d) {
 static void metered_ask(struct desktop *d) {
         d->nm_get = sd_bus_slot_unref(d->nm_get);
         sd_bus_message *m = NULL;
-        int r = sd_bus_message_new_method_call(bus_sd(d->bus), &m, NM_NAME, NM_PATH, "org.freedesktop.DBus.Properties",
-                                               "Get");
-        /* Asking must not start NetworkManager where it is installed but not wanted. */
-        if (r >= 0)
-                r = sd_bus_message_set_auto_start(m, 0);
-        if (r >= 0)
-                r = sd_bus_message_append(m, "ss", NM_NAME, "Metered");
+        int r = metered_get_message(d, &m);
         if (r >= 0)
                 r = sd_bus_call_async(bus_sd(d->bus), &d->nm_get, m, metered_got, d, 0);
         sd_bus_message_unref(m);

@@ -33,11 +33,7 @@ static void help(void) {
 static int run_once(struct once_options *o) {
         _cleanup_free_ char *state_dir = NULL;
         _cleanup_free_ char *error = NULL;
-        if (o->state_dir)
-                state_dir = strdup(o->state_dir);
-        else if (config_default_state_dir(&state_dir) < 0)
-                state_dir = NULL;
-        if (!state_dir) {
+        if (config_state_dir(o->state_dir, &state_dir) < 0) {
                 fprintf(stderr, "error: no state directory: set --state-dir, XDG_STATE_HOME or HOME\n");
                 return 1;
         }

@@ -288,11 +288,7 @@ int once_run(const struct once_options *o) {
                 fprintf(stderr, "error: cannot watch SIGINT and SIGTERM\n");
                 goto out;
         }
-        if (o->state_dir)
-                state_dir = strdup(o->state_dir);
-        else if (config_default_state_dir(&state_dir) < 0)
-                state_dir = NULL;
-        if (!state_dir) {
+        if (config_state_dir(o->state_dir, &state_dir) < 0) {
                 fprintf(stderr, "error: no state directory: set --state-dir, XDG_STATE_HOME or HOME\n");
                 goto out;
         }

@@ -298,19 +298,12 @@ const struct auth_challenge *auth_pick_challenge(const struct auth_challenge *c,
 
 /* ---- credentials and base64 ---- */
 
-static void free_secret(char *s) {
-        if (!s)
-                return;
-        explicit_bzero(s, strlen(s));
-        free(s);
-}
-
 void auth_credentials_done(struct auth_credentials *c) {
         if (!c)
                 return;
         free(c->username);
-        free_secret(c->password);
-        free_secret(c->identity_token);
+        util_free_secret(c->password);
+        util_free_secret(c->identity_token);
         *c = (struct auth_credentials) {};
 }
 
@@ -413,11 +406,11 @@ char *auth_basic_header(const struct auth_credentials *creds) {
         if (!plain)
                 return NULL;
         char *b64 = base64_encode((const unsigned char *) plain, strlen(plain));
-        free_secret(plain);
+        util_free_secret(plain);
         if (!b64)
                 return NULL;
         char *h = util_printf("Basic %s", b64);
-        free_secret(b64);
+        util_free_secret(b64);
         return h;
 }
 
@@ -443,15 +436,6 @@ int auth_cache_new(struct auth_cache **ret) {
 const char *auth_cache_lookup(struct auth_cache *c, const struct token_cache_key *key, const char *scope,
                               int64_t now_ms) {
         return c ? token_cache_lookup(c->tokens, key, scope, now_ms) : NULL;
-}
-
-static bool token_is_valid(const char *t) {
-        if (!*t)
-                return false;
-        for (; *t; t++)
-                if ((unsigned char) *t <= 0x20 || (unsigned char) *t >= 0x7f)
-                        return false;
-        return true;
 }
 
 /* ---- token responses ---- */
@@ -528,7 +512,7 @@ int auth_parse_token_response(const char *body, size_t len, int64_t now_ms, char
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "token");
         if (!cJSON_IsString(t) || !*t->valuestring)
                 t = cJSON_GetObjectItemCaseSensitive(j, "access_token");
-        if (!cJSON_IsString(t) || !token_is_valid(t->valuestring))
+        if (!cJSON_IsString(t) || !token_cache_token_valid(t->valuestring))
                 goto out;
 
         int64_t expires_in = DEFAULT_EXPIRES_IN_S;
@@ -925,14 +909,14 @@ static void on_token_response(const struct http_response *resp, void *userdata) 
                                                                  .realm = p->realm, .service = p->service },
                                      (const char *const *) (granted ? granted : p->scopes), token, now, expires_at);
         if (r < 0) {
-                free_secret(token);
+                util_free_secret(token);
                 message = util_printf("token from %s (HTTP %ld) could not be stored: %s", where, resp->status,
                                       strerror(-r));
                 pending_finish(p, r, NULL, message);
                 return;
         }
         pending_finish(p, 0, token, NULL);
-        free_secret(token);
+        util_free_secret(token);
 }
 
 static bool pending_matches(const struct pending *p, const char *registry, const char *realm, const char *service,
@@ -1018,8 +1002,8 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
                 }
         }
         if (!url) {
-                free_secret(authorization);
-                free_secret(form);
+                util_free_secret(authorization);
+                util_free_secret(form);
                 pending_free(p);
                 return -ENOMEM;
         }
@@ -1035,8 +1019,8 @@ int auth_fetch_token(struct auth_cache *c, struct http_client *http, const struc
                 .ca_file = registry->ca_file,
         };
         r = http_submit(http, &req, on_token_response, p);
-        free_secret(authorization);
-        free_secret(form);
+        util_free_secret(authorization);
+        util_free_secret(form);
         if (r < 0) {
                 pending_free(p);
                 return r;

@@ -994,6 +994,16 @@ int config_default_state_dir(char **ret) {
         return xdg_path("XDG_STATE_HOME", ".local/state", "extupdated", ret);
 }
 
+int config_state_dir(const char *dir, char **ret) {
+        if (!dir)
+                return config_default_state_dir(ret);
+        char *p = strdup(dir);
+        if (!p)
+                return -ENOMEM;
+        *ret = p;
+        return 0;
+}
+
 int config_default_socket_path(char **ret) {
         const char *e = getenv("XDG_RUNTIME_DIR");
         if (!e || e[0] != '/')

@@ -100,6 +100,9 @@ const char *config_log_level_name(enum config_log_level l);
 int config_default_path(char **ret);
 /* $XDG_STATE_HOME/extupdated, else ~/.local/state/extupdated. */
 int config_default_state_dir(char **ret);
+/* A copy of dir (--state-dir) when given, else config_default_state_dir(). Returns 0, -ENOENT
+ * (neither, no home) or -ENOMEM. */
+int config_state_dir(const char *dir, char **ret);
 /* $XDG_RUNTIME_DIR/extupdated/api.sock; -ENXIO when XDG_RUNTIME_DIR is unset or relative. */
 int config_default_socket_path(char **ret);
 

@@ -4,7 +4,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 
@@ -40,20 +39,6 @@ static const char *kind_media_type(enum manifest_kind k) {
         return NULL;
 }
 
-
-_printf_(3, 4) static int fail(char **ret_error, int r, const char *fmt, ...) {
-        if (ret_error) {
-                va_list ap;
-                char *s = NULL;
-                va_start(ap, fmt);
-                if (vasprintf(&s, fmt, ap) < 0)
-                        s = NULL;
-                va_end(ap);
-                free(*ret_error);
-                *ret_error = s;
-        }
-        return r;
-}
 
 /* Compares a media type with an expected one, ignoring parameters (";charset=…") and case. */
 static bool media_type_is(const char *value, const char *expected) {
@@ -265,7 +250,7 @@ static int get_string(const cJSON *obj, const char *key, const char *where, char
                 return 0;
         }
         if (!cJSON_IsString(j))
-                return fail(ret_error, -EBADMSG, "%s%s: not a string", where, key);
+                return util_fail(ret_error, -EBADMSG, "%s%s: not a string", where, key);
         char *s = strdup(j->valuestring);
         if (!s)
                 return -ENOMEM;
@@ -276,7 +261,7 @@ static int get_string(const cJSON *obj, const char *key, const char *where, char
 static int parse_platform(const cJSON *j, const char *where, struct manifest_platform *ret,
                           char **ret_error) {
         if (!cJSON_IsObject(j))
-                return fail(ret_error, -EBADMSG, "%splatform: not an object", where);
+                return util_fail(ret_error, -EBADMSG, "%splatform: not an object", where);
         _cleanup_free_ char *w = util_printf("%splatform.", where);
         if (!w)
                 return -ENOMEM;
@@ -289,7 +274,7 @@ static int parse_platform(const cJSON *j, const char *where, struct manifest_pla
         if (r >= 0)
                 r = get_string(j, "os.version", w, &p.os_version, ret_error);
         if (r >= 0 && (!p.os || !p.architecture))
-                r = fail(ret_error, -EBADMSG, "%s: os and architecture are required", w);
+                r = util_fail(ret_error, -EBADMSG, "%s: os and architecture are required", w);
         if (r < 0) {
                 manifest_platform_done(&p);
                 return r;
@@ -301,7 +286,7 @@ static int parse_platform(const cJSON *j, const char *where, struct manifest_pla
 static int parse_descriptor(const cJSON *j, const char *where, bool index_entry,
                             struct manifest_descriptor *ret, char **ret_error) {
         if (!cJSON_IsObject(j))
-                return fail(ret_error, -EBADMSG, "%s: not an object", where);
+                return util_fail(ret_error, -EBADMSG, "%s: not an object", where);
         _cleanup_free_ char *w = util_printf("%s.", where);
         if (!w)
                 return -ENOMEM;
@@ -310,16 +295,16 @@ static int parse_descriptor(const cJSON *j, const char *where, bool index_entry,
         if (r >= 0)
                 r = get_string(j, "digest", w, &d.digest, ret_error);
         if (r >= 0 && !d.digest)
-                r = fail(ret_error, -EBADMSG, "%sdigest: missing", w);
+                r = util_fail(ret_error, -EBADMSG, "%sdigest: missing", w);
         if (r >= 0 && !manifest_digest_valid(d.digest)) {
                 _cleanup_free_ char *q = text_quote_str(d.digest, QUOTE_MAX);
-                r = fail(ret_error, -EBADMSG, "%sdigest: not a sha256 digest: %s", w, q ? q : "");
+                r = util_fail(ret_error, -EBADMSG, "%sdigest: not a sha256 digest: %s", w, q ? q : "");
         }
         if (r >= 0) {
                 const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "size");
                 double v = cJSON_IsNumber(s) ? s->valuedouble : -1;
                 if (!(v >= 0 && v <= 9007199254740992.0 && v == floor(v)))
-                        r = fail(ret_error, -EBADMSG, "%ssize: missing or not a non-negative integer",
+                        r = util_fail(ret_error, -EBADMSG, "%ssize: missing or not a non-negative integer",
                                  w);
                 else
                         d.size = (int64_t) v;
@@ -335,12 +320,12 @@ static int parse_descriptor(const cJSON *j, const char *where, bool index_entry,
                 const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "annotations");
                 if (a && !cJSON_IsNull(a)) {
                         if (!cJSON_IsObject(a))
-                                r = fail(ret_error, -EBADMSG, "%sannotations: not an object", w);
+                                r = util_fail(ret_error, -EBADMSG, "%sannotations: not an object", w);
                         const cJSON *i;
                         if (r >= 0)
                                 cJSON_ArrayForEach(i, a) {
                                         if (!cJSON_IsString(i)) {
-                                                r = fail(ret_error, -EBADMSG,
+                                                r = util_fail(ret_error, -EBADMSG,
                                                          "%sannotations: values must be strings",
                                                          w);
                                                 break;
@@ -368,11 +353,11 @@ static int parse_descriptor(const cJSON *j, const char *where, bool index_entry,
 static int parse_index(const cJSON *root, struct manifest *m, char **ret_error) {
         const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "manifests");
         if (!cJSON_IsArray(list))
-                return fail(ret_error, -EBADMSG, "%s: \"manifests\" is missing or not an array",
+                return util_fail(ret_error, -EBADMSG, "%s: \"manifests\" is missing or not an array",
                             m->media_type);
         int n = cJSON_GetArraySize(list);
         if (n < 0 || (unsigned) n > MANIFEST_MAX_ENTRIES)
-                return fail(ret_error, -EBADMSG, "index has %d entries, more than the limit of %u", n,
+                return util_fail(ret_error, -EBADMSG, "index has %d entries, more than the limit of %u", n,
                             MANIFEST_MAX_ENTRIES);
         if (n == 0)
                 return 0;
@@ -394,17 +379,17 @@ static int parse_index(const cJSON *root, struct manifest *m, char **ret_error) 
 static int parse_image(const cJSON *root, struct manifest *m, char **ret_error) {
         const cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
         if (!config)
-                return fail(ret_error, -EBADMSG, "%s: \"config\" is missing", m->media_type);
+                return util_fail(ret_error, -EBADMSG, "%s: \"config\" is missing", m->media_type);
         int r = parse_descriptor(config, "config", false, &m->config, ret_error);
         if (r < 0)
                 return r;
         const cJSON *layers = cJSON_GetObjectItemCaseSensitive(root, "layers");
         if (layers && !cJSON_IsNull(layers)) {
                 if (!cJSON_IsArray(layers))
-                        return fail(ret_error, -EBADMSG, "layers: not an array");
+                        return util_fail(ret_error, -EBADMSG, "layers: not an array");
                 int n = cJSON_GetArraySize(layers);
                 if (n < 0 || (unsigned) n > MANIFEST_MAX_LAYERS)
-                        return fail(ret_error, -EBADMSG,
+                        return util_fail(ret_error, -EBADMSG,
                                     "image has %d layers, more than the limit of %u", n,
                                     MANIFEST_MAX_LAYERS);
                 m->n_layers = (size_t) n;
@@ -419,18 +404,18 @@ static int detect_kind(const cJSON *root, const char *content_type, struct manif
         const cJSON *sv = cJSON_GetObjectItemCaseSensitive(root, "schemaVersion");
 
         if (cJSON_IsNumber(sv) && sv->valuedouble == 1)
-                return fail(ret_error, -EPROTONOSUPPORT, SCHEMA1_MESSAGE);
+                return util_fail(ret_error, -EPROTONOSUPPORT, SCHEMA1_MESSAGE);
         if (sv && !(cJSON_IsNumber(sv) && sv->valuedouble == 2))
-                return fail(ret_error, -EBADMSG, "schemaVersion: must be 2");
+                return util_fail(ret_error, -EBADMSG, "schemaVersion: must be 2");
 
         if (mt && !cJSON_IsNull(mt)) {
                 if (!cJSON_IsString(mt))
-                        return fail(ret_error, -EBADMSG, "mediaType: not a string");
+                        return util_fail(ret_error, -EBADMSG, "mediaType: not a string");
                 if (is_schema1(mt->valuestring))
-                        return fail(ret_error, -EPROTONOSUPPORT, SCHEMA1_MESSAGE);
+                        return util_fail(ret_error, -EPROTONOSUPPORT, SCHEMA1_MESSAGE);
                 if (manifest_kind_from_media_type(mt->valuestring, &m->kind) < 0) {
                         _cleanup_free_ char *q = text_quote_str(mt->valuestring, QUOTE_MAX);
-                        return fail(ret_error, -EPROTONOSUPPORT, "unsupported manifest media type %s", q ? q : "");
+                        return util_fail(ret_error, -EPROTONOSUPPORT, "unsupported manifest media type %s", q ? q : "");
                 }
                 return 0;
         }
@@ -439,7 +424,7 @@ static int detect_kind(const cJSON *root, const char *content_type, struct manif
         if (manifest_kind_from_media_type(content_type, &m->kind) >= 0)
                 return 0;
         if (is_schema1(content_type) || cJSON_GetObjectItemCaseSensitive(root, "fsLayers"))
-                return fail(ret_error, -EPROTONOSUPPORT, SCHEMA1_MESSAGE);
+                return util_fail(ret_error, -EPROTONOSUPPORT, SCHEMA1_MESSAGE);
         if (cJSON_GetObjectItemCaseSensitive(root, "manifests")) {
                 m->kind = MANIFEST_OCI_INDEX;
                 return 0;
@@ -453,20 +438,20 @@ static int detect_kind(const cJSON *root, const char *content_type, struct manif
                                   : MANIFEST_OCI_MANIFEST;
                 return 0;
         }
-        return fail(ret_error, -EBADMSG,
+        return util_fail(ret_error, -EBADMSG,
                     "neither an index nor an image manifest (no mediaType, manifests or config)");
 }
 
 int manifest_parse(const void *data, size_t len, const char *content_type, struct manifest **ret,
                    char **ret_error) {
         if (len > MANIFEST_MAX_SIZE)
-                return fail(ret_error, -EFBIG, "manifest of %zu bytes is larger than the limit of %u",
+                return util_fail(ret_error, -EFBIG, "manifest of %zu bytes is larger than the limit of %u",
                             len, MANIFEST_MAX_SIZE);
         _cleanup_(cjson_deletep) cJSON *root = parse_json(data, len);
         if (!root)
-                return fail(ret_error, -EBADMSG, "manifest is not valid JSON");
+                return util_fail(ret_error, -EBADMSG, "manifest is not valid JSON");
         if (!cJSON_IsObject(root))
-                return fail(ret_error, -EBADMSG, "manifest is not a JSON object");
+                return util_fail(ret_error, -EBADMSG, "manifest is not a JSON object");
 
         _cleanup_(manifest_freep) struct manifest *m = calloc(1, sizeof *m);
         if (!m)
@@ -535,14 +520,14 @@ void manifest_image_config_free(struct manifest_image_config *c) {
 int manifest_image_config_parse(const void *data, size_t len, struct manifest_image_config **ret,
                                 char **ret_error) {
         if (len > MANIFEST_MAX_SIZE)
-                return fail(ret_error, -EFBIG,
+                return util_fail(ret_error, -EFBIG,
                             "image config of %zu bytes is larger than the limit of %u", len,
                             MANIFEST_MAX_SIZE);
         _cleanup_(cjson_deletep) cJSON *root = parse_json(data, len);
         if (!root)
-                return fail(ret_error, -EBADMSG, "image config is not valid JSON");
+                return util_fail(ret_error, -EBADMSG, "image config is not valid JSON");
         if (!cJSON_IsObject(root))
-                return fail(ret_error, -EBADMSG, "image config is not a JSON object");
+                return util_fail(ret_error, -EBADMSG, "image config is not a JSON object");
 
         _cleanup_(manifest_image_config_freep) struct manifest_image_config *c =
                 calloc(1, sizeof *c);
@@ -565,11 +550,11 @@ int manifest_image_config_parse(const void *data, size_t len, struct manifest_im
         cJSON *config = cJSON_GetObjectItemCaseSensitive(root, "config");
         if (config && !cJSON_IsNull(config)) {
                 if (!cJSON_IsObject(config))
-                        return fail(ret_error, -EBADMSG, "config: not an object");
+                        return util_fail(ret_error, -EBADMSG, "config: not an object");
                 cJSON *labels = cJSON_GetObjectItemCaseSensitive(config, "Labels");
                 if (labels && !cJSON_IsNull(labels)) {
                         if (!cJSON_IsObject(labels))
-                                return fail(ret_error, -EBADMSG, "config.Labels: not an object");
+                                return util_fail(ret_error, -EBADMSG, "config.Labels: not an object");
                         c->labels = cJSON_DetachItemViaPointer(config, labels);
                 }
         }

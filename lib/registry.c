@@ -2,7 +2,6 @@
 #include "registry.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +13,9 @@
 #include "hashmap.h"
 #include "host.h"
 #include "http.h"
+#include "link-header.h"
 #include "reference.h"
+#include "text.h"
 #include "util.h"
 
 /* Longest registry error text repeated in a message. */
@@ -109,15 +110,18 @@ struct registry_client {
         struct registry_stats stats;
 };
 
+/* The caller's callback, whose type the operation's kind tells. */
+union op_callback {
+        registry_tags_fn tags;
+        registry_head_fn head;
+        registry_manifest_fn manifest;
+        registry_config_fn config;
+};
+
 /* The callback of a cancelled operation, waiting to be called from the loop. */
 struct notice {
         enum op_kind kind;
-        union {
-                registry_tags_fn tags;
-                registry_head_fn head;
-                registry_manifest_fn manifest;
-                registry_config_fn config;
-        } cb;
+        union op_callback cb;
         void *userdata;
         int error;
         char *message;
@@ -166,12 +170,7 @@ struct op {
         char **visited;
         bool without_n;
 
-        union {
-                registry_tags_fn tags;
-                registry_head_fn head;
-                registry_manifest_fn manifest;
-                registry_config_fn config;
-        } cb;
+        union op_callback cb;
         void *userdata;
         struct op *next;
 };
@@ -197,21 +196,6 @@ static void op_authorize(struct op *op);
 static void host_start_ping(struct host *h);
 
 /* ---- Small helpers ------------------------------------------------------------------------ */
-
-/* Registry text made safe to repeat: printable ASCII, bounded. */
-static char *sanitize(const char *s, size_t max) {
-        size_t n = strnlen(s, max);
-        char *out = malloc(n + 4);
-        if (!out)
-                return NULL;
-        for (size_t i = 0; i < n; i++)
-                out[i] = ((unsigned char) s[i] >= 0x20 && (unsigned char) s[i] < 0x7f) ? s[i] : ' ';
-        if (s[n]) {
-                memcpy(out + n, "...", 4);
-        } else
-                out[n] = 0;
-        return out;
-}
 
 static bool path_valid(const char *p) {
         size_t n = strlen(p);
@@ -271,7 +255,7 @@ static char *error_detail(const struct http_response *resp) {
                 if (c || m) {
                         _cleanup_free_ char *joined =
                                 util_printf("%s%s%s", c ? c : "", c && m ? " " : "", m ? m : "");
-                        out = joined ? sanitize(joined, DETAIL_MAX) : NULL;
+                        out = joined ? text_escape_str(joined, DETAIL_MAX) : NULL;
                 }
                 cJSON_Delete(j);
                 return out;
@@ -281,7 +265,7 @@ static char *error_detail(const struct http_response *resp) {
                 size_t n = strcspn(resp->body, "\r\n");
                 _cleanup_free_ char *line = strndup(resp->body, n);
                 if (line && *line)
-                        out = sanitize(line, 100);
+                        out = text_escape_str(line, 100);
         }
         return out;
 }
@@ -533,7 +517,7 @@ static void on_ping(const struct http_response *resp, void *userdata) {
         if (resp->error && resp->error != -EKEYREJECTED && resp->status == 0 && h->https && h->allow_http &&
             !h->http_fallback_tried) {
                 char *u = util_printf("http://%s", h->base_url + strlen("https://"));
-                h->https_error = sanitize(resp->error_message ? resp->error_message : strerror(-resp->error), 300);
+                h->https_error = text_escape_str(resp->error_message ? resp->error_message : strerror(-resp->error), 300);
                 if (u) {
                         free(h->base_url);
                         h->base_url = u;
@@ -910,7 +894,7 @@ static void op_authorize(struct op *op) {
 static void op_fail_status(struct op *op, const struct http_response *resp) {
         _cleanup_free_ char *detail = error_detail(resp);
         const char *retry = resp->status == 429 ? http_response_header(resp, "Retry-After") : NULL;
-        _cleanup_free_ char *retry_s = retry ? sanitize(retry, 40) : NULL;
+        _cleanup_free_ char *retry_s = retry ? text_escape_str(retry, 40) : NULL;
         op_fail(op, status_error(resp->status), "HTTP %ld%s%s%s%s%s", resp->status, detail ? " " : "",
                 detail ? detail : "", resp->status == 429 ? " (pull rate limit)" : "",
                 retry_s ? "; Retry-After: " : "", retry_s ? retry_s : "");
@@ -1031,7 +1015,7 @@ static void on_tags_page(struct op *op, const struct http_response *resp) {
 
         _cleanup_free_ const char **links = http_response_headers(resp, "Link");
         _cleanup_free_ char *next = NULL;
-        r = registry_parse_link_next(links, &next);
+        r = link_header_next(links, &next);
         if (r < 0) {
                 op_fail(op, r == -ENOMEM ? r : -EBADMSG, "page %u: malformed Link header", op->pages);
                 return;
@@ -1041,7 +1025,7 @@ static void on_tags_page(struct op *op, const struct http_response *resp) {
                 return;
         }
         _cleanup_free_ char *url = NULL, *why = NULL;
-        r = registry_resolve_link(resp->url ? resp->url : op->url, next, &url, &why);
+        r = link_header_resolve(resp->url ? resp->url : op->url, next, &url, &why);
         if (r < 0) {
                 op_fail(op, r, "page %u: next-page link refused: %s", op->pages, why ? why : strerror(-r));
                 return;
@@ -1069,7 +1053,7 @@ static int op_verify(struct op *op, const struct http_response *resp, const char
                      char digest[static 72]) {
         util_sha256_digest(resp->body, resp->body_len, digest);
         if (expected && !streq(digest, expected)) {
-                _cleanup_free_ char *e = sanitize(expected, 80);
+                _cleanup_free_ char *e = text_escape_str(expected, 80);
                 op_fail(op, -EBADMSG, "%s digest mismatch: expected %s, content is %s", what, e ? e : "?", digest);
                 return -EBADMSG;
         }
@@ -1228,7 +1212,7 @@ static void on_response(const struct http_response *resp, void *userdata) {
                  * registry's credentials nor its tokens. */
                 /* Without the query: a CDN's signed URL holds its own credentials. */
                 _cleanup_free_ char *bare = resp->url ? strndup(resp->url, strcspn(resp->url, "?#")) : NULL;
-                _cleanup_free_ char *where = bare ? sanitize(bare, 200) : NULL;
+                _cleanup_free_ char *where = bare ? text_escape_str(bare, 200) : NULL;
                 op_fail(op, -EACCES, "HTTP 401 from %s, where the registry redirected: not the registry, so no "
                         "credentials or token are sent there",
                         where ? where : "a redirect target");
@@ -1764,192 +1748,4 @@ void registry_client_stats(const struct registry_client *rc, struct registry_sta
 
 const char *registry_client_credentials_note(const struct registry_client *rc) {
         return rc ? rc->creds_note : NULL;
-}
-
-/* ---- Link headers -------------------------------------------------------------------------- */
-
-static bool is_tchar(char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-static const char *skip_ows(const char *p) {
-        while (*p == ' ' || *p == '\t')
-                p++;
-        return p;
-}
-
-/* Whether a rel value (space-separated relation types) contains "next". */
-static bool rel_has_next(const char *v, size_t n) {
-        size_t i = 0;
-        while (i < n) {
-                while (i < n && (v[i] == ' ' || v[i] == '\t'))
-                        i++;
-                size_t start = i;
-                while (i < n && v[i] != ' ' && v[i] != '\t')
-                        i++;
-                if (i - start == 4 && strncasecmp(v + start, "next", 4) == 0)
-                        return true;
-        }
-        return false;
-}
-
-/* Parses one Link header value; sets *ret (if still NULL) to the first "next" target. */
-static int parse_link_value(const char *p, char **ret) {
-        for (;;) {
-                while (*p == ' ' || *p == '\t' || *p == ',')
-                        p++;
-                if (!*p)
-                        return 0;
-                if (*p != '<')
-                        return -EBADMSG;
-                const char *uri = ++p;
-                while (*p && *p != '>') {
-                        if ((unsigned char) *p <= 0x20 || *p == 0x7f || *p == '<')
-                                return -EBADMSG;
-                        p++;
-                }
-                if (*p != '>')
-                        return -EBADMSG;
-                size_t uri_len = (size_t) (p - uri);
-                p++;
-                bool next = false, rel_seen = false;
-                for (;;) {
-                        p = skip_ows(p);
-                        if (!*p || *p == ',')
-                                break;
-                        if (*p != ';')
-                                return -EBADMSG;
-                        p = skip_ows(p + 1);
-                        const char *name = p;
-                        while (is_tchar(*p))
-                                p++;
-                        size_t name_len = (size_t) (p - name);
-                        if (name_len == 0)
-                                return -EBADMSG;
-                        p = skip_ows(p);
-                        const char *value = NULL;
-                        size_t value_len = 0;
-                        _cleanup_free_ char *unquoted = NULL;
-                        if (*p == '=') {
-                                p = skip_ows(p + 1);
-                                if (*p == '"') {
-                                        p++;
-                                        size_t cap = strlen(p) + 1, n = 0;
-                                        unquoted = malloc(cap);
-                                        if (!unquoted)
-                                                return -ENOMEM;
-                                        while (*p && *p != '"') {
-                                                if (*p == '\\' && p[1])
-                                                        p++;
-                                                unquoted[n++] = *p++;
-                                        }
-                                        if (*p != '"')
-                                                return -EBADMSG;
-                                        p++;
-                                        unquoted[n] = 0;
-                                        value = unquoted;
-                                        value_len = n;
-                                } else {
-                                        value = p;
-                                        while (is_tchar(*p))
-                                                p++;
-                                        value_len = (size_t) (p - value);
-                                        if (value_len == 0)
-                                                return -EBADMSG;
-                                }
-                        }
-                        /* RFC 8288 §3.3: only the first rel parameter of a link counts. */
-                        if (name_len == 3 && strncasecmp(name, "rel", 3) == 0 && !rel_seen) {
-                                rel_seen = true;
-                                next = value && rel_has_next(value, value_len);
-                        }
-                }
-                if (next && !*ret && uri_len > 0) {
-                        *ret = strndup(uri, uri_len);
-                        if (!*ret)
-                                return -ENOMEM;
-                }
-        }
-}
-
-int registry_parse_link_next(const char *const *values, char **ret) {
-        _cleanup_free_ char *found = NULL;
-        for (const char *const *v = values; v && *v; v++) {
-                if (strlen(*v) > REGISTRY_MAX_LINK_HEADER)
-                        return -E2BIG;
-                int r = parse_link_value(*v, &found);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(found);
-        return 0;
-}
-
-static void curl_url_cleanupp(CURLU **u) {
-        if (*u)
-                curl_url_cleanup(*u);
-}
-
-static void curl_freep(char **p) {
-        curl_free(*p);
-}
-
-/* Scheme, host and port of a parsed URL, lowercase, as one comparable string. */
-static char *origin_of(CURLU *u) {
-        char *scheme = NULL, *host = NULL, *port = NULL;
-        char *out = NULL;
-        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-                out = util_printf("%s://%s:%s", scheme, host, port);
-                for (char *c = out; c && *c; c++)
-                        if (*c >= 'A' && *c <= 'Z')
-                                *c = (char) (*c - 'A' + 'a');
-        }
-        curl_free(scheme);
-        curl_free(host);
-        curl_free(port);
-        return out;
-}
-
-_printf_(3, 4) static int link_fail(char **ret_error, int r, const char *fmt, ...) {
-        if (ret_error) {
-                va_list ap;
-                char *s = NULL;
-                va_start(ap, fmt);
-                if (vasprintf(&s, fmt, ap) < 0)
-                        s = NULL;
-                va_end(ap);
-                free(*ret_error);
-                *ret_error = s;
-        }
-        return r;
-}
-
-int registry_resolve_link(const char *page_url, const char *reference, char **ret, char **ret_error) {
-        _cleanup_free_ char *shown = sanitize(reference, 200);
-        _cleanup_(curl_url_cleanupp) CURLU *base = curl_url();
-        _cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
-        if (!base || !u || !shown)
-                return -ENOMEM;
-        if (curl_url_set(base, CURLUPART_URL, page_url, 0) != CURLUE_OK ||
-            curl_url_set(u, CURLUPART_URL, page_url, 0) != CURLUE_OK)
-                return link_fail(ret_error, -EINVAL, "page URL %s is not a URL", page_url);
-        /* Set on a handle that holds the page URL, a relative reference is resolved against it. */
-        if (curl_url_set(u, CURLUPART_URL, reference, 0) != CURLUE_OK)
-                return link_fail(ret_error, -EINVAL, "\"%s\" is not a URL", shown);
-        _cleanup_free_ char *want = origin_of(base), *got = origin_of(u);
-        if (!want || !got)
-                return link_fail(ret_error, -EINVAL, "\"%s\" has no usable scheme or host", shown);
-        if (!streq(want, got))
-                return link_fail(ret_error, -EPERM, "%s points to another host or scheme than %s", shown, page_url);
-        _cleanup_(curl_freep) char *url = NULL;
-        if (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
-                return link_fail(ret_error, -EINVAL, "\"%s\" is not a URL", shown);
-        char *r = strdup(url);
-        if (!r)
-                return -ENOMEM;
-        *ret = r;
-        return 0;
 }

@@ -17,7 +17,6 @@ struct registry_client;
 #define REGISTRY_MAX_TAG_PAGES 100u
 #define REGISTRY_MAX_TAGS 100000u
 #define REGISTRY_MAX_TAGS_PAGE_BYTES (4u << 20)
-#define REGISTRY_MAX_LINK_HEADER (64u << 10) /* one Link header value */
 #define REGISTRY_TOKEN_MAX_SCOPES 50u       /* repositories per token request */
 #define REGISTRY_TOKEN_MAX_SCOPE_BYTES 4000u /* their total length, for the URL */
 #define REGISTRY_DEFAULT_RATELIMIT_RESERVE 5u
@@ -176,16 +175,3 @@ void registry_client_stats(const struct registry_client *rc, struct registry_sta
 /* Why credentials are not used (a malformed config.json, a failing helper), or NULL. The
  * string belongs to the client; a later lookup may replace it. */
 const char *registry_client_credentials_note(const struct registry_client *rc);
-
-/* Finds the first rel="next" target in Link header values (RFC 8288: several links per value,
- * parameters with tokens or quoted strings, rel holding space-separated relation types in any
- * case). values is NULL-terminated (NULL = none). *ret is the URI reference as written, or NULL
- * when no link is "next". Returns 0, -EBADMSG (malformed), -E2BIG (a value over
- * REGISTRY_MAX_LINK_HEADER) or -ENOMEM. */
-int registry_parse_link_next(const char *const *values, char **ret);
-
-/* Resolves a next-page reference against the URL of the page that carried it and checks that
- * the result stays on scheme and host:port of that URL. Returns 0, -EPERM (another scheme or
- * host; *ret_error names the URL), -EINVAL (not a URL; *ret_error says so) or -ENOMEM.
- * ret_error may be NULL. */
-int registry_resolve_link(const char *page_url, const char *reference, char **ret, char **ret_error);

@@ -44,7 +44,7 @@ cJSON *report_record_json(const struct store_record *r) {
         return o;
 }
 
-static cJSON *time_or_null(time_t t) {
+cJSON *report_time_json(time_t t) {
         char buf[21];
         if (t <= 0)
                 return cJSON_CreateNull();
@@ -57,8 +57,8 @@ cJSON *report_summary_json(const struct scan_summary *s) {
         if (!o)
                 return NULL;
         bool ok = add(o, "id", cJSON_CreateNumber((double) s->id)) &&
-                  add(o, "started_at", time_or_null(s->started_at)) &&
-                  add(o, "finished_at", time_or_null(s->finished_at)) &&
+                  add(o, "started_at", report_time_json(s->started_at)) &&
+                  add(o, "finished_at", report_time_json(s->finished_at)) &&
                   add(o, "repositories", cJSON_CreateNumber(s->repositories)) &&
                   add(o, "updates", cJSON_CreateNumber(s->updates)) &&
                   add(o, "errors", cJSON_CreateNumber(s->errors)) &&

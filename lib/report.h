@@ -8,6 +8,8 @@
 #include "scan.h"
 #include "store.h"
 
+/* t as an RFC 3339 string, or JSON null when there is none (t <= 0). NULL on allocation failure. */
+cJSON *report_time_json(time_t t);
 /* CONTRACT §4 record, keys in the documented order. NULL on allocation failure. */
 cJSON *report_record_json(const struct store_record *r);
 /* SCAN_SUMMARY: {"id", "started_at", "finished_at", "repositories", "updates", "errors", "requests"}. */

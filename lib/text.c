@@ -49,14 +49,16 @@ bool text_is_control(uint32_t cp) {
         return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
 }
 
-char *text_quote(const char *s, size_t n, size_t max) {
+/* The escaping text_escape and text_quote share; quoted also escapes '"' and adds the quotes. */
+static char *escape(const char *s, size_t n, size_t max, bool quoted) {
         /* At worst every character is a 4-byte \xNN; then the quotes, "…" and the NUL. */
         size_t shown = n < max ? n : max;
-        char *buf = malloc(shown * 4 + 3 + 3 + 1);
+        char *buf = malloc(shown * 4 + 2 + 3 + 1);
         if (!buf)
                 return NULL;
         size_t o = 0, chars = 0;
-        buf[o++] = '"';
+        if (quoted)
+                buf[o++] = '"';
         for (size_t i = 0; i < n; chars++) {
                 if (chars == max) {
                         memcpy(buf + o, "\xe2\x80\xa6", 3);
@@ -70,7 +72,7 @@ char *text_quote(const char *s, size_t n, size_t max) {
                         /* One byte at a time: a C1 control's second byte is then not UTF-8 either. */
                         o += (size_t) sprintf(buf + o, "\\x%02x", u[0]);
                         i++;
-                } else if (cp == '"' || cp == '\\') {
+                } else if (cp == '\\' || (quoted && cp == '"')) {
                         buf[o++] = '\\';
                         buf[o++] = (char) cp;
                         i++;
@@ -80,9 +82,22 @@ char *text_quote(const char *s, size_t n, size_t max) {
                         i += len;
                 }
         }
-        buf[o++] = '"';
+        if (quoted)
+                buf[o++] = '"';
         buf[o] = 0;
         return buf;
+}
+
+char *text_escape(const char *s, size_t n, size_t max) {
+        return escape(s, n, max, false);
+}
+
+char *text_escape_str(const char *s, size_t max) {
+        return escape(s, strlen(s), max, false);
+}
+
+char *text_quote(const char *s, size_t n, size_t max) {
+        return escape(s, n, max, true);
 }
 
 char *text_quote_str(const char *s, size_t max) {

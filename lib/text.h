@@ -14,9 +14,15 @@ bool text_utf8_valid(const char *s, size_t n);
 /* Whether cp is a C0 or C1 control character or DEL: what a terminal may act on. */
 bool text_is_control(uint32_t cp);
 
-/* n bytes at s in double quotes, fit to show anywhere: '"' and '\' escaped by a backslash;
- * control characters (C0, DEL, C1), NUL and bytes that are not UTF-8 as \xNN per byte; at
- * most max characters (an escaped byte counts as one), then "…". NULL on allocation failure. */
+/* n bytes at s fit to show anywhere, for text that has its own delimiters (a table cell, the
+ * end of a message): '\' escaped by a backslash; control characters (C0, DEL, C1), NUL and
+ * bytes that are not UTF-8 as \xNN per byte; at most max characters (an escaped byte counts as
+ * one), then "…". Valid UTF-8 without a control character. NULL on allocation failure. */
+char *text_escape(const char *s, size_t n, size_t max);
+/* As text_escape for a NUL-terminated string. */
+char *text_escape_str(const char *s, size_t max);
+
+/* As text_escape, in double quotes, with '"' escaped by a backslash too. */
 char *text_quote(const char *s, size_t n, size_t max);
 /* As text_quote for a NUL-terminated string. */
 char *text_quote_str(const char *s, size_t max);

@@ -51,17 +51,10 @@ struct token_cache {
         unsigned mark;
 };
 
-static void free_secret(char *s) {
-        if (!s)
-                return;
-        explicit_bzero(s, strlen(s));
-        free(s);
-}
-
 static void entry_free(struct entry *e) {
         if (!e)
                 return;
-        free_secret(e->token);
+        util_free_secret(e->token);
         util_strv_free(e->scopes);
         free(e);
 }
@@ -236,7 +229,7 @@ static void cache_make_room(struct token_cache *c, int64_t now_ms) {
         cache_remove(c, c->entries[oldest]);
 }
 
-static bool token_is_valid(const char *t) {
+bool token_cache_token_valid(const char *t) {
         if (!*t)
                 return false;
         for (; *t; t++)
@@ -373,7 +366,7 @@ static int bucket_add(struct group *g, struct entry *e, const char *scope) {
 
 int token_cache_store(struct token_cache *c, const struct token_cache_key *key, const char *const *scopes,
                       const char *token, int64_t now_ms, int64_t expires_at_ms) {
-        if (!c || !key_valid(key) || !token || !token_is_valid(token))
+        if (!c || !key_valid(key) || !token || !token_cache_token_valid(token))
                 return -EINVAL;
         int64_t lifetime = expires_at_ms - now_ms;
         if (lifetime <= 0)

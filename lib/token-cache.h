@@ -1,6 +1,7 @@
 /* Bearer tokens kept until shortly before they expire, per registry, credentials, realm and scope. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Whom a token was minted for. A token is only ever handed to the registry host it was fetched
@@ -29,6 +30,10 @@ void token_cache_free(struct token_cache *c);
  * /v2/ base endpoint needs. The string stays valid until the next token_cache_store or free. */
 const char *token_cache_lookup(struct token_cache *c, const struct token_cache_key *key, const char *scope,
                                int64_t now_ms);
+
+/* Whether t can be a bearer token: not empty, printable ASCII without spaces, so that it fits an
+ * Authorization header as it is. */
+bool token_cache_token_valid(const char *t);
 
 /* Stores a token, received at now_ms, for the NULL-terminated scopes (may be NULL or empty) until
  * expires_at_ms; lookups stop returning it a little earlier (10 s, or a quarter of its lifetime

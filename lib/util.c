@@ -79,6 +79,27 @@ char *util_printf(const char *fmt, ...) {
         return r < 0 ? NULL : s;
 }
 
+int util_fail(char **ret_error, int r, const char *fmt, ...) {
+        if (ret_error) {
+                va_list ap;
+                char *s = NULL;
+                va_start(ap, fmt);
+                if (vasprintf(&s, fmt, ap) < 0)
+                        s = NULL;
+                va_end(ap);
+                free(*ret_error);
+                *ret_error = s;
+        }
+        return r;
+}
+
+void util_free_secret(char *s) {
+        if (!s)
+                return;
+        explicit_bzero(s, strlen(s));
+        free(s);
+}
+
 void util_format_time(time_t t, char buf[static 21]) {
         struct tm tm;
         gmtime_r(&t, &tm);

@@ -61,6 +61,12 @@ bool util_strv_contains(char *const *l, const char *s);
 /* asprintf returning the string, or NULL on allocation failure. */
 char *util_printf(const char *fmt, ...) _printf_(1, 2);
 
+/* Sets *ret_error (freeing what it held; ret_error may be NULL) to the formatted message, NULL
+ * when that allocation fails, and returns r: the one line of a failure that explains itself. */
+int util_fail(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
+/* Frees a string that held a secret, zeroing it first. Accepts NULL. */
+void util_free_secret(char *s);
+
 /* Formats t (seconds since the epoch, UTC) as RFC 3339 "2026-11-28T13:00:00Z" into buf[21]. */
 void util_format_time(time_t t, char buf[static 21]);
 /* Current wall-clock time in milliseconds since the epoch. */

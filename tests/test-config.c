@@ -621,6 +621,12 @@ static void test_xdg(void) {
         CHECK_INT(config_default_state_dir(&p), 0);
         CHECK_STR(p, "/xdg/state/extupdated");
         free(p);
+        CHECK_INT(config_state_dir(NULL, &p), 0);
+        CHECK_STR(p, "/xdg/state/extupdated");
+        free(p);
+        CHECK_INT(config_state_dir("/given", &p), 0);
+        CHECK_STR(p, "/given");
+        free(p);
         CHECK_INT(config_default_socket_path(&p), 0);
         CHECK_STR(p, "/run/user/1000/extupdated/api.sock");
         free(p);

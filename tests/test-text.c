@@ -1,4 +1,4 @@
-/* Unit tests for lib/text: the UTF-8 decoder and the quoting of untrusted text, as tables. */
+/* Unit tests for lib/text: the UTF-8 decoder and the escaping and quoting of untrusted text, as tables. */
 #include <string.h>
 
 #include "check.h"
@@ -86,8 +86,37 @@ static void test_quote(void) {
         CHECK_STR(s, "\"a\\x09b\"");
 }
 
+static void test_escape(void) {
+        static const struct {
+                const char *in;
+                size_t n;
+                size_t max;
+                const char *want;
+        } table[] = {
+                { "", 0, 10, "" },
+                { "docker/ext", 10, 80, "docker/ext" },
+                { "say \"hi\" \\o/", 12, 80, "say \"hi\" \\\\o/" },      /* no quotes to protect */
+                { "a\x1b[2Jb", 6, 80, "a\\x1b[2Jb" },
+                { "line\nbreak\ttab\r", 15, 80, "line\\x0abreak\\x09tab\\x0d" },
+                { "del\x7f", 4, 80, "del\\x7f" },
+                { "c1 \xc2\x9b" "31m", 8, 80, "c1 \\xc2\\x9b31m" },
+                { "caf\xc3\xa9 \xc2\xa0", 8, 80, "caf\xc3\xa9 \xc2\xa0" }, /* U+00A0 is no control */
+                { "v\xff\0", 3, 80, "v\\xff\\x00" },
+                { "abcdef", 6, 3, "abc\xe2\x80\xa6" },
+                { "\x01\x02\x03", 3, 2, "\\x01\\x02\xe2\x80\xa6" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                _cleanup_free_ char *e = text_escape(table[i].in, table[i].n, table[i].max);
+                CHECK_MSG(e && streq(e, table[i].want), "row %zu: got %s, want %s", i, e ? e : "(null)",
+                          table[i].want);
+        }
+        _cleanup_free_ char *s = text_escape_str("a\tb", 80);
+        CHECK_STR(s, "a\\x09b");
+}
+
 int main(void) {
         test_decode();
+        test_escape();
         test_quote();
         return check_summary("test-text");
 }

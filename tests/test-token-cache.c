@@ -198,7 +198,16 @@ static void test_scopes(void) {
         util_strv_free(l);
 }
 
+/* What may go into an Authorization header as it is. */
+static void test_token_valid(void) {
+        CHECK(token_cache_token_valid("eyJhbGciOi.J9-_x/+="));
+        static const char *const bad[] = { "", "a b", "a\tb", "a\r\nX-Evil: 1", "del\x7f", "caf\xc3\xa9" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                CHECK_MSG(!token_cache_token_valid(bad[i]), "accepted bad[%zu]", i);
+}
+
 int main(void) {
+        test_token_valid();
         test_keys_scopes_expiry();
         test_merge_and_redundancy();
         test_many();

@@ -14,7 +14,7 @@ static void test_escape(void) {
                 { "a\x1b[2Jb", "a\\x1b[2Jb" },
                 { "line\nbreak\ttab\r", "line\\x0abreak\\x09tab\\x0d" },
                 { "del\x7f", "del\\x7f" },
-                { "c1 \xc2\x9b" "31m", "c1 \\x9b31m" },
+                { "c1 \xc2\x9b" "31m", "c1 \\xc2\\x9b31m" },
                 { "caf\xc3\xa9 \xc2\xa0", "caf\xc3\xa9 \xc2\xa0" },
                 { "back\\slash", "back\\\\slash" },
         };

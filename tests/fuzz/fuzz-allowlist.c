@@ -7,16 +7,9 @@
 
 #include "allowlist.h"
 #include "util.h"
+#include "fuzz-assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(cond)                                                                                        \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond);        \
-                        abort();                                                                            \
-                }                                                                                           \
-        } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct allowlist l;

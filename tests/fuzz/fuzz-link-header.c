@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "registry.h"
+#include "link-header.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,12 +18,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         break;
 
         char *next = NULL;
-        int r = registry_parse_link_next((const char *const *) values, &next);
+        int r = link_header_next((const char *const *) values, &next);
         if (r >= 0 && next) {
                 if (!*next)
                         __builtin_trap();
                 char *url = NULL, *err = NULL;
-                r = registry_resolve_link("http://127.0.0.1:5000/v2/ns/x/tags/list?n=1000", next, &url, &err);
+                r = link_header_resolve("http://127.0.0.1:5000/v2/ns/x/tags/list?n=1000", next, &url, &err);
                 /* Whatever is accepted stays on the page's origin. */
                 if (r >= 0 && !util_startswith(url, "http://127.0.0.1:5000/"))
                         __builtin_trap();

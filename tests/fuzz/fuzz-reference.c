@@ -6,16 +6,9 @@
 
 #include "reference.h"
 #include "util.h"
+#include "fuzz-assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(cond)                                                                                        \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond);        \
-                        abort();                                                                            \
-                }                                                                                           \
-        } while (0)
 
 static void check_same(const struct reference *a, const struct reference *b, bool with_tag) {
         ASSERT(streq(a->domain, b->domain));

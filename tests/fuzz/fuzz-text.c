@@ -1,4 +1,4 @@
-/* Fuzzes the quoting of untrusted text: whatever comes in, what goes out is short, valid UTF-8 without a control byte. */
+/* Fuzzes the escaping and quoting of untrusted text: whatever comes in, what goes out is short, valid UTF-8 without a control byte. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,16 +6,9 @@
 
 #include "text.h"
 #include "util.h"
+#include "fuzz-assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define ASSERT(cond)                                                                                        \
-        do {                                                                                                \
-                if (!(cond)) {                                                                              \
-                        fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #cond);        \
-                        abort();                                                                            \
-                }                                                                                           \
-        } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* The first byte chooses the limit, so cuts land everywhere. */
@@ -32,6 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 ASSERT((unsigned char) q[i] >= 0x20 && q[i] != 0x7f);
         /* At most four bytes a character shown, then the quotes and the ellipsis. */
         ASSERT(len <= 4 * (max < n ? max : n) + 2 + 3);
+        _cleanup_free_ char *e = text_escape(s, n, max);
+        if (!e)
+                return 0;
+        size_t elen = strlen(e);
+        ASSERT(text_utf8_valid(e, elen));
+        for (size_t i = 0; i < elen; i++)
+                ASSERT((unsigned char) e[i] >= 0x20 && e[i] != 0x7f);
+        ASSERT(elen <= 4 * (max < n ? max : n) + 3);
         /* A decoder that accepts a sequence accepts exactly its bytes. */
         uint32_t cp;
         for (size_t i = 0; i < n;) {
