@@ -214,6 +214,19 @@ def service_state(state):
     return dict(db_query(state, "SELECT key, value FROM service_state"))
 
 
+def wait_listening(path, timeout=30):
+    """Until a socket listens at path: systemd-socket-activate binds it, then listens, and a connection
+    in between is refused. Read from /proc/net/unix, where a listening socket has __SO_ACCEPTCON."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/unix") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split(None, 7)
+                if len(fields) == 8 and fields[7].rstrip("\n") == path and int(fields[3], 16) & 0x10000:
+                    return True
+        time.sleep(0.05)
+    return False
+
 
 def parse_time(text):
     return time.mktime(time.strptime(text, "%Y-%m-%dT%H:%M:%SZ")) - time.timezone
@@ -332,9 +345,7 @@ class ServiceCase(unittest.TestCase):
             passed += ["-E", key]
         d = self.start(files, env=env, argv_prefix=["systemd-socket-activate", "-l", sock] + passed)
         # systemd-socket-activate starts the daemon at the first connection.
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.assertTrue(wait_listening(sock), "nothing listens on %s: %s" % (sock, d.stderr()))
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         client.connect(sock)
         d.wait_ready()
