@@ -499,13 +499,13 @@ static void reap_scan(struct service *s) {
                                                 : (OFFLINE_BACKOFF_FIRST > cap ? cap : OFFLINE_BACKOFF_FIRST);
                         s->next_scan_at = now + s->backoff;
                         log_info("no registry could be reached: next try in %u s", s->backoff);
-                        set_deferred(s, "offline");
                 } else {
                         s->backoff = 0;
                         s->next_scan_at = now + interval_with_jitter(s);
-                        set_deferred(s, NULL);
                 }
                 persist_schedule(s);
+                /* Told once the plan is saved: whoever sees the status can read the plan. */
+                set_deferred(s, offline ? "offline" : NULL);
         }
         emit(s, SERVICE_EVENT_SCAN_FINISHED, &summary, cancelled, NULL, NULL, NULL, NULL);
         emit_status(s);

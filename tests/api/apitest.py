@@ -75,6 +75,20 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
+def wait_listening(path, timeout=30):
+    """Until a socket listens at path: systemd-socket-activate binds it, then listens, and a connection
+    in between is refused. Read from /proc/net/unix, where a listening socket has __SO_ACCEPTCON."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/unix") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split(None, 7)
+                if len(fields) == 8 and fields[7].rstrip("\n") == path and int(fields[3], 16) & 0x10000:
+                    return True
+        time.sleep(0.05)
+    return False
+
+
 def request(path, method, url, body=None, headers=None, timeout=60):
     """(status, headers, parsed JSON or None) of one request on a fresh connection."""
     c = UnixHTTPConnection(path, timeout)

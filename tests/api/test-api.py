@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(TESTS, "registry"))
 
 import harness  # noqa: E402
 sys.path.insert(0, HERE)
-from apitest import Daemon, UnixHTTPConnection, request  # noqa: E402
+from apitest import Daemon, UnixHTTPConnection, request, wait_listening  # noqa: E402
 
 if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
     tempfile.tempdir = "/dev/shm"
@@ -556,9 +556,7 @@ class Lifecycle(unittest.TestCase):
                                    "--state-dir", os.path.join(d.dir, "state"), "--socket",
                                    os.path.join(d.dir, "unused.sock")], stdout=d.log, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 30
-            while not os.path.exists(d.socket) and time.monotonic() < deadline:
-                time.sleep(0.05)
+            self.assertTrue(wait_listening(d.socket), d.output())
             # The first connection starts the daemon, which then serves the passed socket (not --socket).
             self.assertEqual(request(d.socket, "GET", "/v1/status", timeout=30)[0], 200, d.output())
             self.assertFalse(os.path.exists(os.path.join(d.dir, "unused.sock")))

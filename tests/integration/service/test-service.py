@@ -9,6 +9,7 @@ its sd_notify messages, its log on stderr and state.db (read with sqlite3).
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -73,7 +74,7 @@ class Notify:
         self.path = os.path.join(directory, "notify.sock")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
-        self.sock.settimeout(0.2)
+        self.sock.setblocking(False)
         self.messages = []  # (monotonic time, "KEY=VALUE")
         self.lock = threading.Lock()
         self.stop = False
@@ -83,22 +84,33 @@ class Notify:
     def run(self):
         while not self.stop:
             try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
+                ready, _, _ = select.select([self.sock], [], [], 0.2)
+            except (OSError, ValueError):
                 return
-            now = time.monotonic()
-            with self.lock:
+            if ready:
+                self.drain()
+
+    def drain(self):
+        """Takes in every message already sent: what the daemon sent before a change seen elsewhere
+        (state.db, its log) is then in the lists read after that change."""
+        with self.lock:
+            while True:
+                try:
+                    data = self.sock.recv(65536)
+                except (BlockingIOError, OSError):
+                    return
+                now = time.monotonic()
                 for line in data.decode().split("\n"):
                     if line:
                         self.messages.append((now, line))
 
     def lines(self, prefix=""):
+        self.drain()
         with self.lock:
             return [m for _, m in self.messages if m.startswith(prefix)]
 
     def times(self, line):
+        self.drain()
         with self.lock:
             return [t for t, m in self.messages if m == line]
 
@@ -145,9 +157,17 @@ class Daemon:
         self.wait_for("READY=1", lambda: self.notify.lines("READY=1"))
 
     def wait_idle_after_scan(self, scans=1):
-        """Until the state shows `scans` finished scans and the status says idle again."""
-        self.wait_for("%d finished scans" % scans,
-                      lambda: finished_scans(self.state) >= scans and self.notify.lines("STATUS=Idle"))
+        """Until the state shows `scans` finished scans and the status says idle again.
+
+        The daemon stores a scan's end before it reaps the scan (plans the next one, saves the plan);
+        the Scanning status was sent before that end, so a last status that says Idle was sent after
+        the reaping. Any earlier Idle (before the scan started) does not count."""
+        def idle_after():
+            if finished_scans(self.state) < scans:
+                return False
+            status = self.notify.lines("STATUS=")
+            return bool(status) and status[-1].startswith("STATUS=Idle")
+        self.wait_for("%d finished scans" % scans, idle_after)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         start = time.monotonic()
@@ -192,6 +212,20 @@ def finished_scans(state):
 
 def service_state(state):
     return dict(db_query(state, "SELECT key, value FROM service_state"))
+
+
+def wait_listening(path, timeout=30):
+    """Until a socket listens at path: systemd-socket-activate binds it, then listens, and a connection
+    in between is refused. Read from /proc/net/unix, where a listening socket has __SO_ACCEPTCON."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open("/proc/net/unix") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split(None, 7)
+                if len(fields) == 8 and fields[7].rstrip("\n") == path and int(fields[3], 16) & 0x10000:
+                    return True
+        time.sleep(0.05)
+    return False
 
 
 def parse_time(text):
@@ -311,9 +345,7 @@ class ServiceCase(unittest.TestCase):
             passed += ["-E", key]
         d = self.start(files, env=env, argv_prefix=["systemd-socket-activate", "-l", sock] + passed)
         # systemd-socket-activate starts the daemon at the first connection.
-        deadline = time.monotonic() + 10
-        while not os.path.exists(sock) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.assertTrue(wait_listening(sock), "nothing listens on %s: %s" % (sock, d.stderr()))
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         client.connect(sock)
         d.wait_ready()
