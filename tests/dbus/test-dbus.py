@@ -425,8 +425,12 @@ class Daemon1Test(DBusTestCase):
         self.assertEqual(last % 1000000, 0)
         # PropertiesChanged may follow ScanFinished: wait for each change rather than look once.
         wait_for("State idle announced", lambda: any(str(c.get("State", "")) == "idle" for c in client.changes))
-        wait_for("LastScan announced",
-                 lambda: any("LastScan" in c and int(c["LastScan"]) == last for c in client.changes))
+        # LastScan is announced when it moves. The scan before this daemon (the inventory's --once) may have
+        # ended in the same second as this one: then the value never moved and there is nothing to announce.
+        finished = [row[0] for row in d.db("SELECT finished_at FROM scans WHERE finished_at IS NOT NULL ORDER BY id")]
+        if len(finished) < 2 or finished[-2] != finished_at:
+            wait_for("LastScan announced",
+                     lambda: any("LastScan" in c and int(c["LastScan"]) == last for c in client.changes))
         wait_for("UpdateCount announced",
                  lambda: any("UpdateCount" in c and int(c["UpdateCount"]) == 2 for c in client.changes))
 
