@@ -373,6 +373,30 @@ class ServiceCase(unittest.TestCase):
                               capture_output=True, text=True, timeout=60, env=self.env(files["dir"]))
         self.assertEqual(once.returncode, 0, once.stderr)
 
+    def test_lock_holder_not_yet_named(self):
+        """A holder that has taken the lock but not yet written its pid (CI saw "holds STATE" with no
+        pid when two first runs raced): the second waits for the name instead of reporting none."""
+        import fcntl
+        files = self.files(repositories=("svc/one",))
+        state = os.path.join(new_dir("unnamed"), "state")
+        os.makedirs(state, mode=0o700)
+        fd = os.open(os.path.join(state, "lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        holder = subprocess.Popen(["sleep", "30"])
+        try:
+            once = subprocess.Popen([EXE, "--once", "--config", files["config"], "--state-dir", state],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                    env=self.env(files["dir"]))
+            time.sleep(0.3)
+            os.pwrite(fd, b"%d\n" % holder.pid, 0)
+            err = once.communicate(timeout=60)[1]
+            self.assertEqual(once.returncode, 1, err)
+            self.assertIn("error: another extupdated holds %s (pid %d)" % (state, holder.pid), err)
+        finally:
+            holder.kill()
+            holder.wait()
+            os.close(fd)
+
     def test_two_once_on_a_new_state(self):
         """Issue 11 #9: two first runs at once failed with "database is locked"; now the second one
         says who holds the state."""
