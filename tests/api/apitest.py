@@ -1,4 +1,4 @@
-# Helpers of the API tests and benchmark: a daemon with its own config, state and socket; HTTP on a Unix socket.
+# Helpers of the API tests, its benchmark and the service tests: a daemon with its own config, state and socket; HTTP on a Unix socket.
 import http.client
 import json
 import os

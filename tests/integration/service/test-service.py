@@ -24,8 +24,10 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.environ.get("EXTUPDATED_TESTS") or os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TESTS, "registry"))
+sys.path.insert(0, os.path.join(TESTS, "api"))
 
 import harness  # noqa: E402
+from apitest import wait_listening  # noqa: E402
 
 EXE = None
 H = None
@@ -212,20 +214,6 @@ def finished_scans(state):
 
 def service_state(state):
     return dict(db_query(state, "SELECT key, value FROM service_state"))
-
-
-def wait_listening(path, timeout=30):
-    """Until a socket listens at path: systemd-socket-activate binds it, then listens, and a connection
-    in between is refused. Read from /proc/net/unix, where a listening socket has __SO_ACCEPTCON."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with open("/proc/net/unix") as f:
-            for line in f.readlines()[1:]:
-                fields = line.split(None, 7)
-                if len(fields) == 8 and fields[7].rstrip("\n") == path and int(fields[3], 16) & 0x10000:
-                    return True
-        time.sleep(0.05)
-    return False
 
 
 def parse_time(text):
