@@ -582,6 +582,45 @@ class Lifecycle(unittest.TestCase):
         finally:
             d.stop()
 
+    def test_waiting_client_told_when_the_daemon_stops(self):
+        # A registry that accepts and never answers keeps the scan, and so `?wait=1`, open.
+        stuck = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(16)
+        host = "127.0.0.1:%d" % stuck.getsockname()[1]
+        allowlist = os.path.join(WORK, "stuck.txt")
+        with open(allowlist, "w") as f:
+            f.write(host + "/stuck/one\n")
+        config = dict(main_config(), allowlist=[allowlist],
+                      registries={host: {"url": "http://" + host, "insecure": True}})
+        d = Daemon(WORK, EXE, "stopping", config).start()
+        waiter = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            deadline = time.monotonic() + 30
+            while request(d.socket, "GET", "/v1/status")[2]["state"] != "scanning" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            waiter.settimeout(30)
+            waiter.connect(d.socket)
+            waiter.sendall(b"POST /v1/scan?wait=1 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+            # Requests that come later are answered after the waiter's was read (one loop, connections
+            # served in order), so once these are, it is parked.
+            for _ in range(3):
+                self.assertEqual(request(d.socket, "GET", "/v1/status")[0], 200)
+            self.assertEqual(d.stop(), 0, d.output())
+            answer = b""
+            while True:
+                chunk = waiter.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+        finally:
+            d.stop()
+            waiter.close()
+            stuck.close()
+        head, _, body = answer.decode().partition("\r\n\r\n")
+        self.assertTrue(head.startswith("HTTP/1.1 503 "), answer)
+        self.assertEqual(json.loads(body), {"message": "extupdated is stopping"})
+
 
 class DockerInventory(unittest.TestCase):
     def test_writes_refused_with_409_naming_the_source(self):
