@@ -89,6 +89,16 @@ def wait_listening(path, timeout=30):
     return False
 
 
+def read_to_eof(sock):
+    """Everything a socket receives until the peer closes it."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def request(path, method, url, body=None, headers=None, timeout=60):
     """(status, headers, parsed JSON or None) of one request on a fresh connection."""
     c = UnixHTTPConnection(path, timeout)

@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(TESTS, "registry"))
 
 import harness  # noqa: E402
 sys.path.insert(0, HERE)
-from apitest import Daemon, UnixHTTPConnection, request, wait_listening  # noqa: E402
+from apitest import Daemon, UnixHTTPConnection, read_to_eof, request, wait_listening  # noqa: E402
 
 if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
     tempfile.tempdir = "/dev/shm"
@@ -404,12 +404,7 @@ class Events(unittest.TestCase):
         after = D.rss_kib()
         # The queue is bounded (EVENTS_QUEUE), and past it the stream ends with an error event.
         s.settimeout(30)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_eof(s)
         s.close()
         self.assertIn(b'"type":"error"', data)
         self.assertIn(b"fell more than", data)
@@ -607,12 +602,7 @@ class Lifecycle(unittest.TestCase):
             for _ in range(3):
                 self.assertEqual(request(d.socket, "GET", "/v1/status")[0], 200)
             self.assertEqual(d.stop(), 0, d.output())
-            answer = b""
-            while True:
-                chunk = waiter.recv(65536)
-                if not chunk:
-                    break
-                answer += chunk
+            answer = read_to_eof(waiter)
         finally:
             d.stop()
             waiter.close()
