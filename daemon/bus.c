@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -131,6 +132,83 @@ int bus_open(uv_loop_t *loop, enum bus_kind kind, const char *description, struc
         r = bus_attach(loop, sd, ret);
         sd_bus_unref(sd);
         return r;
+}
+
+static int hex_digit(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* One `key=value` of a D-Bus address, percent-escapes decoded; NULL when absent or malformed. */
+static char *address_value(const char *params, size_t len, const char *key) {
+        size_t klen = strlen(key);
+        for (const char *p = params, *end = params + len; p < end;) {
+                const char *comma = memchr(p, ',', (size_t) (end - p));
+                const char *stop = comma ? comma : end;
+                if ((size_t) (stop - p) > klen && memcmp(p, key, klen) == 0 && p[klen] == '=') {
+                        const char *v = p + klen + 1;
+                        char *out = malloc((size_t) (stop - v) + 1), *o = out;
+                        if (!out)
+                                return NULL;
+                        while (v < stop) {
+                                if (*v != '%') {
+                                        *o++ = *v++;
+                                        continue;
+                                }
+                                int hi = stop - v > 2 ? hex_digit(v[1]) : -1;
+                                int lo = hi >= 0 ? hex_digit(v[2]) : -1;
+                                if (lo < 0) {
+                                        free(out);
+                                        return NULL;
+                                }
+                                *o++ = (char) (hi << 4 | lo);
+                                v += 3;
+                        }
+                        *o = '\0';
+                        return out;
+                }
+                p = stop + 1;
+        }
+        return NULL;
+}
+
+int bus_socket_path(enum bus_kind kind, char **ret) {
+        const char *address = getenv(kind == BUS_SESSION ? "DBUS_SESSION_BUS_ADDRESS" : "DBUS_SYSTEM_BUS_ADDRESS");
+        _cleanup_free_ char *fallback = NULL;
+        if (!address || !*address) {
+                if (kind == BUS_SYSTEM)
+                        address = "unix:path=/run/dbus/system_bus_socket";
+                else {
+                        const char *runtime = getenv("XDG_RUNTIME_DIR");
+                        if (!runtime || runtime[0] != '/')
+                                return -ENOENT;
+                        if (!(fallback = util_printf("unix:path=%s/bus", runtime)))
+                                return -ENOMEM;
+                        address = fallback;
+                }
+        }
+        /* Alternatives are separated by ';'; sd-bus tries them in order. */
+        for (const char *a = address; *a;) {
+                size_t len = strcspn(a, ";");
+                const char *params = len > 5 && memcmp(a, "unix:", 5) == 0 ? a + 5 : NULL;
+                if (params) {
+                        char *path = address_value(params, len - 5, "path");
+                        if (path && path[0] == '/') {
+                                *ret = path;
+                                return 0;
+                        }
+                        free(path);
+                }
+                a += len;
+                if (*a == ';')
+                        a++;
+        }
+        return -ENOENT;
 }
 
 sd_bus *bus_sd(struct bus *b) {

@@ -1,8 +1,11 @@
 /* The sd-bus ↔ libuv bridge on a real bus (run under dbus-run-session): replies, timeouts that only
- * the timer can fire, messages read ahead by a blocking call, and a lost connection. */
+ * the timer can fire, messages read ahead by a blocking call, a lost connection, and where a missing
+ * bus's socket will appear. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -113,6 +116,48 @@ static pid_t start_private_daemon(char *address, size_t size) {
         return pid;
 }
 
+static void check_socket_path(enum bus_kind kind, const char *address, int want_r, const char *want) {
+        const char *var = kind == BUS_SESSION ? "DBUS_SESSION_BUS_ADDRESS" : "DBUS_SYSTEM_BUS_ADDRESS";
+        if (address)
+                setenv(var, address, 1);
+        else
+                unsetenv(var);
+        char *path = NULL;
+        int r = bus_socket_path(kind, &path);
+        CHECK_MSG(r == want_r, "%s=%s gave %d", var, address ? address : "(unset)", r);
+        if (want_r >= 0 && r >= 0)
+                CHECK_STR(path, want);
+        free(path);
+}
+
+/* Where a bus that is missing will appear, so that the daemon can wait for it there. */
+static void test_socket_path(void) {
+        const char *s = getenv("DBUS_SESSION_BUS_ADDRESS"), *x = getenv("XDG_RUNTIME_DIR");
+        char *session = s ? strdup(s) : NULL, *runtime = x ? strdup(x) : NULL;
+        check_socket_path(BUS_SESSION, "unix:path=/run/user/1000/bus", 0, "/run/user/1000/bus");
+        check_socket_path(BUS_SESSION, "unix:guid=0123,path=/tmp/a%20b/bus%2c", 0, "/tmp/a b/bus,");
+        check_socket_path(BUS_SESSION, "unix:abstract=/tmp/dbus-x;unix:path=/tmp/second", 0, "/tmp/second");
+        check_socket_path(BUS_SESSION, "unix:abstract=/tmp/dbus-x,guid=1", -ENOENT, NULL);
+        check_socket_path(BUS_SESSION, "tcp:host=localhost,port=1", -ENOENT, NULL);
+        check_socket_path(BUS_SESSION, "unix:path=relative/bus", -ENOENT, NULL);
+        check_socket_path(BUS_SESSION, "unix:path=/tmp/bad%zz", -ENOENT, NULL);
+        check_socket_path(BUS_SESSION, "unix:path=/tmp/cut%2", -ENOENT, NULL);
+        check_socket_path(BUS_SESSION, "unix:pathx=/tmp/no", -ENOENT, NULL);
+        setenv("XDG_RUNTIME_DIR", "/run/user/42", 1);
+        check_socket_path(BUS_SESSION, NULL, 0, "/run/user/42/bus");
+        check_socket_path(BUS_SESSION, "", 0, "/run/user/42/bus");
+        unsetenv("XDG_RUNTIME_DIR");
+        check_socket_path(BUS_SESSION, NULL, -ENOENT, NULL);
+        check_socket_path(BUS_SYSTEM, NULL, 0, "/run/dbus/system_bus_socket");
+        check_socket_path(BUS_SYSTEM, "unix:path=/tmp/system", 0, "/tmp/system");
+        if (session)
+                setenv("DBUS_SESSION_BUS_ADDRESS", session, 1);
+        if (runtime)
+                setenv("XDG_RUNTIME_DIR", runtime, 1);
+        free(session);
+        free(runtime);
+}
+
 int main(void) {
         if (!getenv("DBUS_SESSION_BUS_ADDRESS")) {
                 fprintf(stderr, "test-bus: no session bus (run under dbus-run-session)\n");
@@ -185,6 +230,7 @@ int main(void) {
 
         CHECK_INT(uv_run(loop, UV_RUN_DEFAULT), 0);
         CHECK_INT(uv_loop_close(loop), 0);
+        test_socket_path();
         printf("test-bus: %u passed, %u failed\n", check_passed, check_failed);
         return check_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -53,7 +53,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:dir={dir}</listen>
+  <listen>{listen}</listen>
   <auth>EXTERNAL</auth>
   {servicedir}
   <policy context="default">
@@ -134,13 +134,13 @@ def stop_pid(pid):
 
 
 class PrivateBus:
-    """A dbus-daemon of our own with nothing activatable."""
+    """A dbus-daemon of our own with nothing activatable; on a socket of its choice, or at path."""
 
-    def __init__(self, name, servicedir=None):
+    def __init__(self, name, servicedir=None, path=None):
         self.dir = tempfile.mkdtemp(prefix="bus-", dir=WORK)
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(dir=self.dir,
+            f.write(BUS_CONFIG.format(listen="unix:path=%s" % path if path else "unix:dir=%s" % self.dir,
                                       servicedir="<servicedir>%s</servicedir>" % servicedir if servicedir else ""))
         self.proc = subprocess.Popen(["dbus-daemon", "--config-file", conf, "--nofork", "--print-address=1"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -157,6 +157,14 @@ class PrivateBus:
             self.conn.close()
             self.proc.terminate()
             self.proc.wait(10)
+
+
+class BusAddress:
+    """The address of whatever bus listens at path, as desktops set it: without the guid of one bus
+    daemon (a bus that comes back is a new daemon with a new guid)."""
+
+    def __init__(self, path):
+        self.address = "unix:path=" + path
 
 
 class NetworkManager(dbus.service.Object):
@@ -267,8 +275,9 @@ class Daemon:
                         PATH="/nonexistent:" + os.environ.get("PATH", ""))
         self.env.pop("NOTIFY_SOCKET", None)
         self.env.pop("JOURNAL_STREAM", None)
-        self.args = [EXE, "--config", self.config, "--state-dir", self.state,
-                     "--socket", os.path.join(runtime, "api.sock"), *extra_args]
+        self.api_socket = os.path.join(runtime, "api.sock")
+        self.args = [EXE, "--config", self.config, "--state-dir", self.state, "--socket", self.api_socket,
+                     *extra_args]
         self.log = os.path.join(self.dir, "stderr.log")
         if installed is not None:
             self.import_inventory(installed)
@@ -377,8 +386,8 @@ class Client:
 
 
 class DBusTestCase(unittest.TestCase):
-    def session(self):
-        bus = PrivateBus("session")
+    def session(self, path=None):
+        bus = PrivateBus("session", path=path)
         self.addCleanup(bus.stop)
         return bus
 
@@ -595,18 +604,49 @@ class NoBusTest(DBusTestCase):
         self.assertEqual(d.stop(), 0)
         self.assertNotIn(" bus", d.stderr())
 
-    def test_session_bus_lost(self):
-        bus = self.session()
+    def test_session_bus_lost_and_back(self):
+        path = os.path.join(tempfile.mkdtemp(prefix="session-", dir=WORK), "bus")
+        bus = self.session(path)
         client = Client(bus)
-        d = Daemon(self, session=bus).start()
+        d = Daemon(self, session=BusAddress(path)).start()
         client.wait_name().wait_scan_finished()
         bus.stop()
-        wait_for("the lost bus logged", lambda: "session bus" in d.stderr())
+        wait_for("the lost bus logged", lambda: "lost the session bus" in d.stderr())
         time.sleep(0.5)
         self.assertIsNone(d.proc.poll())
+        # A new bus daemon on the same socket: the daemon is back on it without a restart.
+        bus = self.session(path)
+        client = Client(bus)
+        client.wait_name()
+        before = d.finished_scans()
+        client.scan()
+        self.assertEqual(d.finished_scans(), before + 1)
         self.assertEqual(d.stop(), 0)
         log = d.stderr()
-        self.assertEqual(log.count("session bus"), 1, log)
+        self.assertEqual(log.count("lost the session bus"), 1, log)
+        self.assertEqual(log.count("connected to the session bus again"), 1, log)
+
+    def test_session_bus_appears_later(self):
+        """A daemon started before the session bus: on it once it appears, and the notifications it
+        decided meanwhile are delivered then."""
+        path = os.path.join(tempfile.mkdtemp(prefix="session-", dir=WORK), "bus")
+        d = Daemon(self, session=BusAddress(path), installed=INSTALLED).start()
+        # The imported inventory's scan is young, so the daemon does not scan at start: ask on its socket.
+        wait_for("the API socket", lambda: os.path.exists(d.api_socket))
+        subprocess.run(["curl", "-sS", "--fail", "--unix-socket", d.api_socket, "-X", "POST",
+                        "http://localhost/v1/scan?wait=1"], check=True, capture_output=True, timeout=60)
+        self.assertEqual(d.db("SELECT count(*) FROM notifications WHERE sent_at IS NULL")[0][0], 2)
+        bus = self.session(path)
+        dunst = self.dunst(bus)
+        Client(bus).wait_name()
+        wait_for("the pending notification", lambda: dunst.count() >= 1)
+        wait_for("the delivery recorded",
+                 lambda: d.db("SELECT count(*) FROM notifications WHERE sent_at IS NULL")[0][0] == 0)
+        self.assertEqual(dunst.received(), [("2 extension updates available", "%s\n%s" % (DISK_LINE, LOGS_LINE))])
+        self.assertEqual(d.stop(), 0)
+        log = d.stderr()
+        self.assertEqual(log.count("no session bus"), 1, log)
+        self.assertEqual(log.count("connected to the session bus again"), 1, log)
 
 
 class DesktopTest(DBusTestCase):
