@@ -172,17 +172,20 @@ class NetworkManager(dbus.service.Object):
 
     def __init__(self, bus, metered):
         self.metered = metered
+        self.reads = 0
         self.name = dbus.service.BusName(NM, bus.conn)
         super().__init__(bus.conn, NM_PATH)
 
     @dbus.service.method(PROPS, in_signature="ss", out_signature="v")
     def Get(self, interface, prop):
+        self.reads += 1
         if interface == NM and prop == "Metered":
             return dbus.UInt32(self.metered)
         raise dbus.exceptions.DBusException("no property %s" % prop, name="org.freedesktop.DBus.Error.UnknownProperty")
 
     @dbus.service.method(PROPS, in_signature="s", out_signature="a{sv}")
     def GetAll(self, interface):
+        self.reads += 1
         return {"Metered": dbus.UInt32(self.metered)}
 
     @dbus.service.signal(PROPS, signature="sa{sv}as")
@@ -391,8 +394,8 @@ class DBusTestCase(unittest.TestCase):
         self.addCleanup(bus.stop)
         return bus
 
-    def system(self):
-        bus = PrivateBus("system")
+    def system(self, path=None):
+        bus = PrivateBus("system", path=path)
         self.addCleanup(bus.stop)
         return bus
 
@@ -676,6 +679,27 @@ class DesktopTest(DBusTestCase):
         nm.set_metered(4)
         client.wait_scan_finished()
         self.assertEqual(d2.finished_scans(), 1)
+
+    def test_system_bus_lost_and_back(self):
+        path = os.path.join(tempfile.mkdtemp(prefix="system-", dir=WORK), "system_bus_socket")
+        bus, system = self.session(), self.system(path)
+        NetworkManager(system, metered=1)
+        client = Client(bus)
+        d = Daemon(self, session=bus, system=BusAddress(path)).start()
+        client.wait_name()
+        pump(2)
+        self.assertEqual(client.named("ScanFinished"), [])
+        # Without the system bus nothing says the connection is metered: the due scan runs.
+        system.stop()
+        client.wait_scan_finished()
+        # A new system bus: the daemon is back on it and follows NetworkManager again.
+        system = self.system(path)
+        nm = NetworkManager(system, metered=1)
+        wait_for("Metered read on the new system bus", lambda: nm.reads >= 1)
+        self.assertEqual(d.stop(), 0)
+        log = d.stderr()
+        self.assertEqual(log.count("lost the system bus"), 1, log)
+        self.assertEqual(log.count("connected to the system bus again"), 1, log)
 
     def test_no_network_manager_is_unmetered(self):
         bus, system = self.session(), self.system()
