@@ -139,7 +139,7 @@ static int session_start(struct buses *b, bool quiet) {
                 return r == -ENOMEM ? r : 0;
         }
         if (quiet)
-                log_info("connected to the session bus again: io.extupdated.Daemon1 and desktop notifications are on");
+                log_info("connected to the session bus: io.extupdated.Daemon1 and desktop notifications are on now");
         return 1;
 }
 
@@ -163,7 +163,7 @@ static int system_start(struct buses *b, bool quiet) {
                 return r == -ENOMEM ? r : 0;
         }
         if (quiet)
-                log_info("connected to the system bus again: following metered networks and suspend");
+                log_info("connected to the system bus: following metered networks and suspend now");
         return 1;
 }
 
