@@ -42,6 +42,9 @@ struct api {
 struct request {
         struct api *api;
         struct MHD_Connection *connection;
+        /* Found once, when the headers came; its repository points into MHD's copy of the URL, which
+         * lives as long as the request. */
+        struct api_route route;
         char *body;
         size_t len;
         bool too_large;
@@ -396,9 +399,8 @@ static enum MHD_Result first_call(struct api *a, struct request *q, const char *
                 return respond_error(c, 403, "only the user running extupdated (uid %d) and root may use this API",
                                      (int) a->uid);
         }
-        struct api_route route;
         struct api_refusal f;
-        int r = api_route(method, url, &route, &f);
+        int r = api_route(method, url, &q->route, &f);
         if (r == -EINVAL)
                 return respond_refusal(c, &f);
         if (r < 0)
@@ -458,14 +460,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                 return MHD_YES;
         if (q->too_large)
                 return respond_error(c, 413, "the request body is over %u bytes", API_BODY_MAX);
-        struct api_route route;
-        struct api_refusal f;
-        int r = api_route(method, url, &route, &f);
-        if (r == -EINVAL)
-                return respond_refusal(c, &f);
-        if (r < 0)
-                return respond_error(c, 500, "out of memory");
-        return dispatch(a, q, &route);
+        return dispatch(a, q, &q->route);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
