@@ -1,6 +1,7 @@
-/* Shared helpers of the registry integration tests: running the loop, small HTTP calls, JSON files. */
+/* Shared helpers of the registry integration tests: the loop, small HTTP calls, JSON files, a test configuration. */
 #include "common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 
 unsigned common_failures;
@@ -162,4 +163,16 @@ int inspect_into(struct registry_client *rc, const char *domain, const char *pat
                 inspect_result_done(&res);
         }
         return k < 0 ? k : 0;
+}
+
+int registry_test_config(const char *registry, const char *registry_url, struct config *ret) {
+        _cleanup_free_ char *text = util_printf("{\"registries\": {\"%s\": {\"url\": \"%s\"}}}", registry,
+                                                registry_url);
+        if (!text)
+                return -ENOMEM;
+        char **warnings = NULL, **errors = NULL;
+        int r = config_load_string(text, strlen(text), "test", NULL, ret, &warnings, &errors);
+        util_strv_free(warnings);
+        util_strv_free(errors);
+        return r;
 }

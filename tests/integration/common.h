@@ -1,4 +1,4 @@
-/* Shared helpers of the registry integration tests: running the loop, small HTTP calls, JSON files. */
+/* Shared helpers of the registry integration tests: the loop, small HTTP calls, JSON files, a test configuration. */
 #pragma once
 
 #include <cjson/cJSON.h>
@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "config.h"
 #include "inspect.h"
 #include "registry.h"
 #include "util.h"
@@ -22,6 +23,8 @@ void drain(uv_loop_t *loop);
  * JSON answer (an object or array), or NULL. */
 cJSON *control(const char *url, const char *body);
 cJSON *read_json_file(const char *path);
+/* A configuration whose one entry maps the registry name to its URL (the test registry's). */
+int registry_test_config(const char *registry, const char *registry_url, struct config *ret);
 /* A string member by a path of keys ending in NULL, or NULL. */
 const char *json_str(const cJSON *j, ...);
 long json_int(const cJSON *j, const char *key);

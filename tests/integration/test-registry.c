@@ -513,12 +513,7 @@ int main(void) {
                 return 1;
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        _cleanup_free_ char *cfg_text = util_printf("{\"registries\": {\"%s\": {\"url\": \"%s\"}}}", registry,
-                                                    registry_url);
-        char **warnings = NULL, **errors = NULL;
-        int r = config_load_string(cfg_text, strlen(cfg_text), "test", NULL, &cfg, &warnings, &errors);
-        util_strv_free(warnings);
-        util_strv_free(errors);
+        int r = registry_test_config(registry, registry_url, &cfg);
         if (r < 0) {
                 fprintf(stderr, "config: %s\n", strerror(-r));
                 return 1;

@@ -305,12 +305,7 @@ int main(void) {
                 return 77;
         }
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        _cleanup_free_ char *cfg_text = util_printf("{\"registries\": {\"%s\": {\"url\": \"%s\"}}}", registry,
-                                                    registry_url);
-        char **warnings = NULL, **errors = NULL;
-        REQUIRE_OK(config_load_string(cfg_text, strlen(cfg_text), "test", NULL, &cfg, &warnings, &errors));
-        util_strv_free(warnings);
-        util_strv_free(errors);
+        REQUIRE_OK(registry_test_config(registry, registry_url, &cfg));
 
         _cleanup_free_ char *text = strdup("");
         for (unsigned i = 0; i < REPOS && text; i++) {
