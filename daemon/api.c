@@ -42,9 +42,10 @@ struct api {
 struct request {
         struct api *api;
         struct MHD_Connection *connection;
-        /* Found once, when the headers came; its repository points into MHD's copy of the URL, which
-         * lives as long as the request. */
+        /* Found once, when the headers came; its repository is our copy (MHD promises the URL only for
+         * the duration of each call). */
         struct api_route route;
+        char *repository;
         char *body;
         size_t len;
         bool too_large;
@@ -405,6 +406,12 @@ static enum MHD_Result first_call(struct api *a, struct request *q, const char *
                 return respond_refusal(c, &f);
         if (r < 0)
                 return respond_error(c, 500, "out of memory");
+        if (q->route.repository) {
+                q->repository = strdup(q->route.repository);
+                if (!q->repository)
+                        return respond_error(c, 500, "out of memory");
+                q->route.repository = q->repository;
+        }
 
         const char *length = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         const char *chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
@@ -468,6 +475,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
         if (!q)
                 return;
         unlink_waiter(q);
+        free(q->repository);
         free(q->body);
         free(q->answer);
         free(q);
